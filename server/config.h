@@ -1,0 +1,43 @@
+/*
+ * config.h -- syncd.conf: named exports.
+ *
+ *   # comment
+ *   [name]
+ *   path = /srv/mirror
+ *   read only = yes|no
+ *
+ * Parsing is pure: it does not touch the exported directories, so it can be
+ * unit-tested; main.c opens the export roots afterwards.
+ */
+#ifndef RPCSYNC_CONFIG_H
+#define RPCSYNC_CONFIG_H
+
+#include <stddef.h>
+
+#include "session.h"
+
+struct config {
+	struct export *exports;     /* root_fd is -1 until opened */
+	size_t         nexports;
+};
+
+/*
+ * Parses the text of a configuration; origin names it in messages.  Returns
+ * 0 and fills cfg, or -1 with a one-line reason ("origin:LINE: unknown key
+ * 'foo'") in err, leaving cfg empty.  Unknown keys, bad values, duplicate
+ * sections or keys, keys outside a section, exports without a path, relative
+ * paths and names that are not valid export names are all errors.
+ */
+int config_parse(const char *text, const char *origin, struct config *cfg,
+    char *err, size_t errlen);
+
+/* Reads file and parses it as above. */
+int config_load(const char *file, struct config *cfg, char *err, size_t errlen);
+
+/* Finds the export called name, or NULL. */
+const struct export *config_find(const struct config *cfg, const char *name);
+
+/* Closes open roots and frees everything cfg holds. */
+void config_free(struct config *cfg);
+
+#endif

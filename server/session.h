@@ -1,0 +1,63 @@
+/*
+ * session.h -- what syncd knows about one connection.
+ *
+ * A session lives exactly as long as its TCP connection and is touched only
+ * by that connection's thread, so it needs no locking.  HELLO selects the
+ * export; batched calls are counted so that BARRIER can report how many ran
+ * and which failed, by their index in the batch.
+ */
+#ifndef RPCSYNC_SESSION_H
+#define RPCSYNC_SESSION_H
+
+#include <stddef.h>
+
+#include "sync.h"
+
+/* One configured export.  Immutable once the daemon serves requests. */
+struct export {
+	char *name;             /* as HELLO names it */
+	char *path;             /* absolute directory, for logs only */
+	int   root_fd;          /* O_PATH|O_DIRECTORY fd; every access starts here */
+	int   read_only;        /* refuse every mutating procedure */
+};
+
+struct staging;             /* open writes and pending commits: staging.c */
+
+struct session {
+	const struct export *export;    /* selected by HELLO; NULL before */
+	struct staging *staging;        /* NULL until the first CREATE */
+	char peer[64];                  /* "addr:port", for logs */
+
+	/*
+	 * Batch accounting since the last BARRIER.  batch_index is the index
+	 * of the batched call being executed; the dispatcher increments it
+	 * after each batched call returns.
+	 */
+	unsigned int batch_index;
+	unsigned int batch_failed;
+	unsigned int nfailures;         /* entries used in failures[] */
+	sync_failure failures[SYNC_FAIL_MAX];
+};
+
+/* Prepares s for a new connection from peer. */
+void session_init(struct session *s, const char *peer);
+
+/*
+ * Records that batched call number index, which named path (pathlen bytes,
+ * not necessarily valid or NUL-terminated), failed with st.  Counts every
+ * failure; itemises the first SYNC_FAIL_MAX.  Logs it at debug level.
+ */
+void session_fail(struct session *s, unsigned int index, const char *path,
+    size_t pathlen, sync_status st);
+
+/*
+ * Fills r from the batch accounting and resets it for the next batch.  The
+ * caller has already flushed pending commits (staging_flush).  Ownership of
+ * the failure paths moves into r (freed by xdr_free of barrier_res).
+ */
+void session_take_barrier(struct session *s, barrier_ok *r);
+
+/* Ends the session: completes pending commits, drops open temps, frees all. */
+void session_end(struct session *s);
+
+#endif
