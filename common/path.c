@@ -33,6 +33,10 @@ path_check(const char *p, size_t len, char out[PATH_BUF])
 	size_t start, end;
 	char name[SYNC_NAME_MAX + 1];
 
+	if (len == 0) {             /* XDR decodes an empty opaque as NULL */
+		out[0] = '\0';
+		return 0;
+	}
 	if (len > SYNC_PATH_MAX || memchr(p, '\0', len) != NULL)
 		return -1;
 	for (start = 0; start < len; start = end + 1) {

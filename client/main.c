@@ -1,0 +1,205 @@
+/*
+ * main.c -- syncctl: the command line and the exit status.
+ *
+ *   syncctl [options] push HOST[:EXPORT][/PATH] DIR
+ *
+ * Everything that can be decided without the network (options, the target,
+ * the default destination name) is decided here, so that a usage error
+ * costs no connection.  push_run() does the work and returns how it went;
+ * this is the only place that turns that into an exit status (sysexits.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "log.h"
+#include "push.h"
+#include "target.h"
+#include "walk.h"
+
+#define SYNCCTL_VERSION "0.1.0"
+#define TIMEOUT_DEFAULT 60
+#define TIMEOUT_MAX     86400
+
+/* Prints the usage text to f. */
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: syncctl [options] push HOST[:EXPORT][/PATH] DIR\n"
+	    "\n"
+	    "Makes PATH in EXPORT (default \"default\") on HOST a copy of DIR.\n"
+	    "PATH defaults to the name of DIR; HOST:EXPORT/ is the export root.\n"
+	    "\n"
+	    "  --port N       connect to syncd on port N directly, without rpcbind\n"
+	    "  --delete       delete remote entries that DIR does not have\n"
+	    "  --stats        print transfer statistics at the end\n"
+	    "  --timeout SEC  give up on an unresponsive server after SEC seconds (%d)\n"
+	    "  -v, --verbose  print one line per entry sent or deleted\n"
+	    "  -h, --help     print this help\n"
+	    "  -V, --version  print the version\n",
+	    TIMEOUT_DEFAULT);
+}
+
+/*
+ * Parses s as a decimal number in [min, max].  Returns 0 and sets *out, or
+ * -1 if s is not such a number.
+ */
+static int
+parse_number(const char *s, unsigned long min, unsigned long max,
+    unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Maps the outcome of a push to the exit status DESIGN.md specifies. */
+static int
+exit_status(enum push_result r)
+{
+	switch (r) {
+	case PUSH_OK:
+		return EX_OK;
+	case PUSH_UNAVAILABLE:
+		return EX_UNAVAILABLE;
+	case PUSH_LOCAL_IO:
+		return EX_IOERR;
+	case PUSH_PROTOCOL:
+		return EX_PROTOCOL;
+	case PUSH_READONLY:
+		return EX_NOPERM;
+	case PUSH_FAILED:
+	default:
+		return 1;
+	}
+}
+
+/*
+ * Gives t the default destination: the base name of realpath(dir).
+ * Returns 0, EX_IOERR if dir cannot be resolved, or EX_USAGE if its name is
+ * not a valid path (each reported).
+ */
+static int
+default_path(struct target *t, const char *dir)
+{
+	char *real = realpath(dir, NULL), err[256], q[QUOTE_BUF];
+	const char *base;
+	int rc = 0;
+
+	if (real == NULL) {
+		log_err("%s: %s", name_quote(dir, q), strerror(errno));
+		return EX_IOERR;
+	}
+	base = strrchr(real, '/') + 1;   /* realpath's result is absolute */
+	if (target_set_path(t, base, err, sizeof err) < 0) {
+		log_err("%s; name the destination: HOST:EXPORT/PATH", err);
+		rc = EX_USAGE;
+	}
+	free(real);
+	return rc;
+}
+
+/* Reports a bad option (getopt's opterr is off) and returns EX_USAGE. */
+static int
+bad_option(int c, char **argv)
+{
+	const char *what = c == ':' ? "needs a value" : "is not known";
+	const char *arg = argv[optind - 1];
+
+	if (strncmp(arg, "--", 2) == 0)
+		log_err("option '%.*s' %s", (int)strcspn(arg, "="), arg, what);
+	else
+		log_err("option '-%c' %s", optopt, what);
+	usage(stderr);
+	return EX_USAGE;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "port",    required_argument, NULL, 'p' },
+		{ "delete",  no_argument,       NULL, 'd' },
+		{ "stats",   no_argument,       NULL, 's' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "verbose", no_argument,       NULL, 'v' },
+		{ "help",    no_argument,       NULL, 'h' },
+		{ "version", no_argument,       NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct push_opts o = { .timeout = TIMEOUT_DEFAULT };
+	struct target t;
+	char err[256], q[QUOTE_BUF];
+	unsigned long n;
+	int c, rc;
+
+	log_init("syncctl", 0);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hvV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_number(optarg, 1, 65535, &n) < 0) {
+				log_err("--port: '%s' is not a port number", optarg);
+				return EX_USAGE;
+			}
+			o.port = optarg;
+			break;
+		case 't':
+			if (parse_number(optarg, 1, TIMEOUT_MAX, &n) < 0) {
+				log_err("--timeout: '%s' is not a number of seconds (1-%d)",
+				    optarg, TIMEOUT_MAX);
+				return EX_USAGE;
+			}
+			o.timeout = (unsigned int)n;
+			break;
+		case 'd':
+			o.delete = 1;
+			break;
+		case 's':
+			o.stats = 1;
+			break;
+		case 'v':
+			o.verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EX_OK;
+		case 'V':
+			printf("syncctl %s\n", SYNCCTL_VERSION);
+			return EX_OK;
+		default:
+			return bad_option(c, argv);
+		}
+	}
+	if (argc - optind != 3 || strcmp(argv[optind], "push") != 0) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (target_parse(argv[optind + 1], &t, err, sizeof err) < 0) {
+		log_err("invalid target '%s': %s", name_quote(argv[optind + 1], q), err);
+		return EX_USAGE;
+	}
+	o.dir = argv[optind + 2];
+	if (!t.has_path && (rc = default_path(&t, o.dir)) != 0)
+		return rc;
+	o.host = t.host;
+	o.export = t.export;
+	o.path = t.path;
+
+	/* clnt_call blocks signals; a SIGPIPE delivered afterwards would kill us silently. */
+	signal(SIGPIPE, SIG_IGN);
+	return exit_status(push_run(&o));
+}

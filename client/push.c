@@ -1,0 +1,613 @@
+/*
+ * push.c -- compare the local and the remote tree, send the difference.
+ *
+ * Why it is built this way: every change is a batched call, so the whole
+ * push is HELLO + LIST pages + one BARRIER however many entries change,
+ * and the order of the batch is what makes it correct without replies:
+ *   1. mkdir -p of the destination when it is missing;
+ *   2. deletions (--delete, and entries whose type changed), so that names
+ *      are free before anything is created under them;
+ *   3. new directories, owner-writable (0700 | mode) so they can be filled;
+ *   4. symlinks; 5. files (CREATE, WRITE chunks, COMMIT) and mode fixes;
+ *   6. directory attributes, deepest first, after their contents changed
+ *      (which would otherwise move their mtime again);
+ *   7. one BARRIER, whose failures are reported by name.
+ * Both lists are in path_cmp() order, so one merge pairs every local entry
+ * with its remote namesake, and every subtree is a contiguous run.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "path.h"
+#include "push.h"
+#include "remote.h"
+#include "status.h"
+#include "walk.h"
+
+#define PUSH_CHUNK (1024 * 1024)    /* bytes per WRITE */
+#define DIR_MODE_PARENT 0755        /* for directories mkdir -p creates above PATH */
+
+/* Everything one push_run() works with. */
+struct push {
+	const struct push_opts *o;
+	struct remote     *r;
+	int                rootfd;       /* the local directory */
+	struct entry_list  local, remote;
+	long              *lmatch;       /* local index -> remote namesake, or -1 */
+	long              *rmatch;       /* remote index -> local namesake, or -1 */
+	unsigned char     *touch;        /* local dirs that need the final SETATTR */
+	int                path_missing; /* the destination does not exist yet */
+	sync_handle        next_handle;
+	char              *buf;          /* one WRITE chunk */
+	size_t             chunk;
+	unsigned long      failures;     /* problems reported on our side */
+	struct push_stats  st;
+	char               dest[PATH_BUF]; /* scratch for destination paths */
+};
+
+/* ---- helpers ---------------------------------------------------------- */
+
+/* Maps a remote_* error to the result push_run() returns. */
+static enum push_result
+from_remote(int rc)
+{
+	switch (rc) {
+	case REMOTE_DOWN:
+		return PUSH_UNAVAILABLE;
+	case REMOTE_PROTO:
+		return PUSH_PROTOCOL;
+	default:
+		return PUSH_FAILED;
+	}
+}
+
+/* Returns non-zero if path lies strictly below dir (both relative). */
+static int
+is_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 0)
+		return *path != '\0';
+	return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+/* Returns non-zero if two times are equal to the nanosecond. */
+static int
+same_time(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+/* Logs "DIR/rel: what" about a local entry and counts the failure. */
+static void
+local_error(struct push *p, const char *rel, const char *what)
+{
+	char full[PATH_BUF * 2], q[QUOTE_BUF];
+
+	snprintf(full, sizeof full, "%s%s%s", p->o->dir, *rel ? "/" : "", rel);
+	log_err("%s: %s", name_quote(full, q), what);
+	p->failures++;
+}
+
+/*
+ * Returns the destination path of rel (PATH/rel, in p->dest), or NULL when
+ * it would be too long (reported and counted).
+ */
+static const char *
+dest_of(struct push *p, const char *rel)
+{
+	if (path_join(p->dest, sizeof p->dest, p->o->path, rel) < 0) {
+		local_error(p, rel, "destination path too long");
+		return NULL;
+	}
+	return p->dest;
+}
+
+/* Prints one --verbose line: the quoted path, then suffix. */
+static void
+say(const struct push *p, const char *prefix, const char *path, const char *suffix)
+{
+	char q[QUOTE_BUF];
+
+	if (p->o->verbose)
+		printf("%s%s%s\n", prefix, name_quote(*path ? path : ".", q), suffix);
+}
+
+/*
+ * Returns the remote namesake of local entry i if it has the same type,
+ * else NULL (missing, or to be replaced).
+ */
+static const struct entry *
+counterpart(const struct push *p, size_t i)
+{
+	long j = p->lmatch[i];
+
+	if (j < 0 || p->remote.v[j].type != p->local.v[i].type)
+		return NULL;
+	return &p->remote.v[j];
+}
+
+/* Marks the local parent directory of rel as changed inside. */
+static void
+touch_parent(struct push *p, const char *rel)
+{
+	char parent[PATH_BUF];
+	const char *leaf;
+	long k;
+
+	if (path_split(rel, parent, &leaf) < 0)
+		return;
+	k = entry_list_find(&p->local, parent);
+	if (k >= 0 && p->local.v[k].type == SYNC_DIR)
+		p->touch[k] = 1;
+}
+
+/*
+ * Opens the local file rel for reading, beneath the root and through no
+ * symlink.  Returns the fd, or -1 with errno set.
+ */
+static int
+open_local(int rootfd, const char *rel)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof how);
+
+	if (fd < 0 && errno == ENOSYS)     /* kernel older than 5.6 */
+		fd = openat(rootfd, rel, (int)how.flags);
+	return (int)fd;
+}
+
+/* ---- the session ------------------------------------------------------ */
+
+/* Connects and says HELLO.  Returns PUSH_OK or why not (reported). */
+static enum push_result
+start_session(struct push *p)
+{
+	const struct push_opts *o = p->o;
+	const char *lb = strchr(o->host, ':') ? "[" : "", *rb = *lb ? "]" : "";
+	struct remote_hello h = { 0 };
+	int rc;
+
+	p->r = remote_open(o->host, o->port, o->timeout, &rc);
+	if (p->r == NULL)
+		return from_remote(rc);
+	rc = remote_hello(p->r, o->export, &h);
+	if (rc != REMOTE_OK)
+		return from_remote(rc);
+	if (h.status != SYNC_OK) {
+		log_err("%s%s%s:%s: %s", lb, o->host, rb, o->export, status_str(h.status));
+		return PUSH_PROTOCOL;
+	}
+	if (h.flags & SYNC_EXPORT_READONLY) {
+		log_err("%s%s%s:%s: export is read-only", lb, o->host, rb, o->export);
+		return PUSH_READONLY;
+	}
+	p->chunk = PUSH_CHUNK;
+	if (h.chunk_max != 0 && h.chunk_max < p->chunk)
+		p->chunk = h.chunk_max;
+	return PUSH_OK;
+}
+
+/* Walks the local directory.  Returns PUSH_OK or PUSH_LOCAL_IO (reported). */
+static enum push_result
+scan_local(struct push *p)
+{
+	struct walk_stats ws = { 0 };
+
+	p->rootfd = walk_open_root(p->o->dir);
+	if (p->rootfd < 0 || walk_tree(p->rootfd, p->o->dir, &p->local, &ws) < 0)
+		return PUSH_LOCAL_IO;
+	p->failures += ws.errors;
+	p->st.scanned = p->local.n - 1;
+	return PUSH_OK;
+}
+
+/*
+ * Lists the destination.  A missing one is fine (it will be created); one
+ * that is not a directory is a failure.  Returns PUSH_OK or why not.
+ */
+static enum push_result
+scan_remote(struct push *p)
+{
+	const char *path = p->o->path;
+	char q[QUOTE_BUF];
+	sync_status st;
+	int rc = remote_list(p->r, path, &p->remote, &st);
+
+	name_quote(*path ? path : ".", q);
+	if (rc != REMOTE_OK)
+		return from_remote(rc);
+	if (st == SYNC_ERR_NOENT && *path != '\0') {
+		p->path_missing = 1;
+		return PUSH_OK;
+	}
+	if (st != SYNC_OK) {
+		log_err("%s: %s", q, status_str(st));
+		return PUSH_FAILED;
+	}
+	if (p->remote.v[0].type != SYNC_DIR) {
+		log_err("%s: exists and is not a directory", q);
+		return PUSH_FAILED;
+	}
+	return PUSH_OK;
+}
+
+/*
+ * Pairs local and remote entries with the same path (one merge of the two
+ * sorted lists).  Returns 0, or -1 when out of memory (reported).
+ */
+static int
+match_lists(struct push *p)
+{
+	size_t nl = p->local.n, nr = p->remote.n, i = 0, j = 0;
+
+	p->lmatch = malloc((nl ? nl : 1) * sizeof *p->lmatch);
+	p->rmatch = malloc((nr ? nr : 1) * sizeof *p->rmatch);
+	p->touch = calloc(nl ? nl : 1, 1);
+	p->buf = malloc(p->chunk);
+	if (!p->lmatch || !p->rmatch || !p->touch || !p->buf) {
+		log_err("out of memory");
+		return -1;
+	}
+	for (i = 0; i < nl; i++)
+		p->lmatch[i] = -1;
+	for (j = 0; j < nr; j++)
+		p->rmatch[j] = -1;
+	for (i = j = 0; i < nl && j < nr;) {
+		int c = path_cmp(p->local.v[i].path, p->remote.v[j].path);
+
+		if (c == 0) {
+			p->lmatch[i] = (long)j;
+			p->rmatch[j] = (long)i;
+		}
+		i += c <= 0;
+		j += c >= 0;
+	}
+	return 0;
+}
+
+/* ---- the plan, one phase per function ---------------------------------- */
+
+/*
+ * Phase 1: creates the missing destination like mkdir -p: every component
+ * (existing ones are success), the last owner-writable.  Returns a
+ * remote_rc.
+ */
+static int
+make_destination(struct push *p)
+{
+	const char *path = p->o->path;
+	size_t len = strlen(path);
+	char prefix[PATH_BUF];
+	int rc = REMOTE_OK;
+
+	if (!p->path_missing)
+		return REMOTE_OK;
+	for (size_t k = 1; k <= len && rc == REMOTE_OK; k++) {
+		if (k < len && path[k] != '/')
+			continue;
+		memcpy(prefix, path, k);
+		prefix[k] = '\0';
+		if (k < len)
+			rc = remote_mkdir(p->r, prefix, DIR_MODE_PARENT);
+		else
+			rc = remote_mkdir(p->r, prefix, 0700 | p->local.v[0].mode);
+	}
+	say(p, "", path, "/");
+	p->touch[0] = 1;
+	return rc;
+}
+
+/*
+ * Phase 2: deletes remote entries whose type changed, and with --delete
+ * those absent locally.  Nothing is deleted below a deleted directory
+ * (its DELETE removed it all), nor below a local entry we could not read.
+ * Returns a remote_rc.
+ */
+static int
+send_deletes(struct push *p)
+{
+	const char *skip = NULL;    /* subtree already handled */
+	int rc = REMOTE_OK;
+
+	for (size_t j = 1; j < p->remote.n && rc == REMOTE_OK; j++) {
+		const struct entry *re = &p->remote.v[j];
+		long i = p->rmatch[j];
+		const char *d;
+
+		if (skip != NULL && is_under(re->path, skip))
+			continue;
+		skip = NULL;
+		if (i >= 0 && (p->local.v[i].flags & ENTRY_ERROR)) {
+			skip = re->path;        /* unknown locally: leave it alone */
+			continue;
+		}
+		if (i >= 0 ? p->local.v[i].type == re->type : !p->o->delete) {
+			if (i >= 0 && (p->local.v[i].flags & ENTRY_INCOMPLETE))
+				skip = re->path;
+			continue;
+		}
+		if ((d = dest_of(p, re->path)) == NULL)
+			continue;
+		say(p, "deleting ", d, "");
+		rc = remote_delete(p->r, d);
+		p->st.deleted++;
+		touch_parent(p, re->path);
+		skip = re->path;
+	}
+	return rc;
+}
+
+/* Phase 3: creates the missing directories.  Returns a remote_rc. */
+static int
+send_dirs(struct push *p)
+{
+	int rc = REMOTE_OK;
+
+	for (size_t i = 1; i < p->local.n && rc == REMOTE_OK; i++) {
+		const struct entry *e = &p->local.v[i];
+		const char *d;
+
+		if (e->type != SYNC_DIR || (e->flags & ENTRY_ERROR) || counterpart(p, i))
+			continue;
+		if ((d = dest_of(p, e->path)) == NULL)
+			continue;
+		say(p, "", d, "/");
+		rc = remote_mkdir(p->r, d, 0700 | e->mode);
+		p->touch[i] = 1;
+		touch_parent(p, e->path);
+	}
+	return rc;
+}
+
+/*
+ * Phase 4: creates or replaces symlinks whose target differs; fixes the
+ * mtime of the others.  Returns a remote_rc.
+ */
+static int
+send_links(struct push *p)
+{
+	int rc = REMOTE_OK;
+
+	for (size_t i = 1; i < p->local.n && rc == REMOTE_OK; i++) {
+		const struct entry *e = &p->local.v[i], *re = counterpart(p, i);
+		const char *d;
+		char q[QUOTE_BUF], suffix[QUOTE_BUF + 4];
+
+		if (e->type != SYNC_LNK || (e->flags & ENTRY_ERROR))
+			continue;
+		if (re != NULL && strcmp(re->target, e->target) == 0 &&
+		    same_time(re->mtime, e->mtime))
+			continue;
+		if ((d = dest_of(p, e->path)) == NULL)
+			continue;
+		if (re != NULL && strcmp(re->target, e->target) == 0) {
+			rc = remote_setattr(p->r, d, SYNC_SET_MTIME, 0, e->mtime);
+			continue;
+		}
+		snprintf(suffix, sizeof suffix, " -> %s", name_quote(e->target, q));
+		say(p, "", d, suffix);
+		rc = remote_symlink(p->r, d, e->target, e->mtime);
+		touch_parent(p, e->path);
+	}
+	return rc;
+}
+
+/*
+ * Sends local file i as CREATE, WRITE chunks, COMMIT under destination d.
+ * A file that cannot be read is reported (and its temp ABORTed) and the push
+ * goes on.  Returns a remote_rc.
+ */
+static int
+send_file(struct push *p, size_t i, const char *d)
+{
+	const struct entry *e = &p->local.v[i];
+	struct stat sb;
+	sync_handle h;
+	uint64_t off = 0, size;
+	int fd, rc;
+
+	fd = open_local(p->rootfd, e->path);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		local_error(p, e->path, strerror(errno));
+		goto skip;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		local_error(p, e->path, "no longer a regular file");
+		goto skip;
+	}
+	say(p, "", d, "");
+	size = (uint64_t)sb.st_size;
+	h = ++p->next_handle;
+	rc = remote_create(p->r, h, d);
+	while (rc == REMOTE_OK && off < size) {
+		size_t want = size - off < p->chunk ? (size_t)(size - off) : p->chunk;
+		ssize_t n = pread(fd, p->buf, want, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			local_error(p, e->path, n < 0 ? strerror(errno) :
+			    "file shrank while being read");
+			rc = remote_abort(p->r, h, d);
+			goto out;
+		}
+		rc = remote_write(p->r, h, off, p->buf, (size_t)n, d);
+		off += (uint64_t)n;
+		p->st.bytes += (uint64_t)n;
+	}
+	if (rc == REMOTE_OK)
+		rc = remote_commit(p->r, h, size, sb.st_mode & 01777, sb.st_mtim, d);
+	p->st.sent++;
+	touch_parent(p, e->path);
+out:
+	close(fd);
+	return rc;
+skip:
+	if (fd >= 0)
+		close(fd);
+	return REMOTE_OK;
+}
+
+/*
+ * Phase 5: sends files that are missing or whose size or mtime differ;
+ * fixes the mode of the others.  Returns a remote_rc.
+ */
+static int
+send_files(struct push *p)
+{
+	int rc = REMOTE_OK;
+
+	for (size_t i = 1; i < p->local.n && rc == REMOTE_OK; i++) {
+		const struct entry *e = &p->local.v[i], *re = counterpart(p, i);
+		const char *d;
+		int changed;
+
+		if (e->type != SYNC_REG || (e->flags & ENTRY_ERROR))
+			continue;
+		changed = re == NULL || re->size != e->size || !same_time(re->mtime, e->mtime);
+		if (!changed && re->mode == e->mode)
+			continue;
+		if ((d = dest_of(p, e->path)) == NULL)
+			continue;
+		if (changed)
+			rc = send_file(p, i, d);
+		else
+			rc = remote_setattr(p->r, d, SYNC_SET_MODE, e->mode, e->mtime);
+	}
+	return rc;
+}
+
+/*
+ * Phase 6: sets mode and mtime of every directory that is new, differs, or
+ * changed inside, deepest first (reverse path_cmp order puts every
+ * directory after all of its contents), the root last.  Returns a remote_rc.
+ */
+static int
+send_dir_attrs(struct push *p)
+{
+	int rc = REMOTE_OK;
+
+	for (size_t i = p->local.n; i-- > 0 && rc == REMOTE_OK;) {
+		const struct entry *e = &p->local.v[i], *re = counterpart(p, i);
+		const char *d;
+
+		if (e->type != SYNC_DIR || (e->flags & ENTRY_ERROR))
+			continue;
+		if (re != NULL && !p->touch[i] && re->mode == e->mode &&
+		    same_time(re->mtime, e->mtime))
+			continue;
+		if ((d = dest_of(p, e->path)) == NULL)
+			continue;
+		rc = remote_setattr(p->r, d, SYNC_SET_MODE | SYNC_SET_MTIME,
+		    e->mode, e->mtime);
+	}
+	return rc;
+}
+
+/*
+ * Phase 7: the BARRIER; prints the failures it reports, one line per
+ * path (the first failure of each).  Returns
+ * PUSH_OK, PUSH_FAILED or an error.
+ */
+static enum push_result
+finish(struct push *p)
+{
+	struct remote_report rep;
+	char q[QUOTE_BUF];
+	int failed, rc = remote_barrier(p->r, &rep);
+
+	if (rc != REMOTE_OK)
+		return from_remote(rc);
+	for (size_t k = 0; k < rep.n; k++) {
+		const char *path = rep.v[k].path;
+
+		/* A failed WRITE makes the file's later calls fail too: name it once. */
+		if (k > 0 && strcmp(path, rep.v[k - 1].path) == 0)
+			continue;
+		log_err("%s: %s", name_quote(*path ? path : ".", q),
+		    status_str(rep.v[k].status));
+	}
+	if (rep.failed > rep.n)
+		log_err("%zu more failures not itemised by the server",
+		    (size_t)rep.failed - rep.n);
+	failed = rep.failed != 0 || p->failures != 0;
+	remote_report_free(&rep);
+	return failed ? PUSH_FAILED : PUSH_OK;
+}
+
+/* Prints the --stats counters on stdout. */
+static void
+print_stats(const struct push *p)
+{
+	printf("files scanned: %llu\n", p->st.scanned);
+	printf("files sent: %llu\n", p->st.sent);
+	printf("entries deleted: %llu\n", p->st.deleted);
+	printf("bytes sent: %llu\n", p->st.bytes);
+	printf("round trips: %lu\n", remote_round_trips(p->r));
+}
+
+/* Runs phases 1-6.  Returns a remote_rc. */
+static int
+send_plan(struct push *p)
+{
+	int (*const phases[])(struct push *) = {
+		make_destination, send_deletes, send_dirs, send_links,
+		send_files, send_dir_attrs,
+	};
+	int rc = REMOTE_OK;
+
+	for (size_t k = 0; k < sizeof phases / sizeof phases[0] && rc == REMOTE_OK; k++)
+		rc = phases[k](p);
+	return rc;
+}
+
+enum push_result
+push_run(const struct push_opts *o)
+{
+	struct push p = { .o = o, .rootfd = -1 };
+	enum push_result res;
+	int rc;
+
+	if ((res = start_session(&p)) != PUSH_OK)
+		goto out;
+	if ((res = scan_local(&p)) != PUSH_OK)
+		goto out;
+	if ((res = scan_remote(&p)) != PUSH_OK)
+		goto out;
+	if (match_lists(&p) < 0) {
+		res = PUSH_FAILED;
+		goto out;
+	}
+	if ((rc = send_plan(&p)) != REMOTE_OK) {
+		res = from_remote(rc);
+		goto out;
+	}
+	res = finish(&p);
+	if (o->stats && (res == PUSH_OK || res == PUSH_FAILED))
+		print_stats(&p);
+out:
+	fflush(stdout);
+	remote_close(p.r);
+	if (p.rootfd >= 0)
+		close(p.rootfd);
+	entry_list_free(&p.local);
+	entry_list_free(&p.remote);
+	free(p.lmatch);
+	free(p.rmatch);
+	free(p.touch);
+	free(p.buf);
+	return res;
+}

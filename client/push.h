@@ -1,0 +1,53 @@
+/*
+ * push.h -- make a directory on the server a copy of a local one.
+ *
+ * main.c gathers the options; push_run() does the rest (connect, HELLO,
+ * walk, LIST, plan, batch, BARRIER, report) and says how it went as a value
+ * that main() turns into an exit status.
+ */
+#ifndef RPCSYNC_PUSH_H
+#define RPCSYNC_PUSH_H
+
+struct push_opts {
+	const char  *host;
+	const char  *port;      /* NULL: ask the host's rpcbind */
+	const char  *export;
+	const char  *path;      /* destination below the export, "" = its root */
+	const char  *dir;       /* local directory to copy */
+	unsigned int timeout;   /* seconds for any wait on the server */
+	int          delete;    /* delete remote entries absent locally */
+	int          stats;     /* print the counters at the end */
+	int          verbose;   /* one line per entry sent or deleted */
+};
+
+/* How a push ended; main() maps each to its exit status. */
+enum push_result {
+	PUSH_OK,                /* everything done */
+	PUSH_FAILED,            /* some entries failed, each reported */
+	PUSH_UNAVAILABLE,       /* no syncd reachable, or the connection broke */
+	PUSH_LOCAL_IO,          /* DIR missing or unreadable */
+	PUSH_PROTOCOL,          /* the server refused the session or broke the protocol */
+	PUSH_READONLY,          /* the export is read-only */
+};
+
+/*
+ * The counters --stats prints, one "name: N" line each:
+ *   files scanned   local entries examined (files, directories, links; not the root)
+ *   files sent      regular files whose contents were sent
+ *   entries deleted DELETE calls sent (a directory tree counts once)
+ *   bytes sent      file data bytes sent
+ *   round trips     synchronous calls (HELLO, LIST pages, BARRIER)
+ */
+struct push_stats {
+	unsigned long long scanned, sent, deleted, bytes, round_trips;
+};
+
+/*
+ * Pushes o->dir to o->path in o->export on o->host, in the order DESIGN.md
+ * describes (mkdir -p of PATH, deletions, directories, symlinks, files,
+ * directory attributes deepest first, one BARRIER).  Every problem is
+ * reported on stderr as one line; verbose and --stats output go to stdout.
+ */
+enum push_result push_run(const struct push_opts *o);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * remote.h -- syncctl's side of one connection to syncd.
+ *
+ * Wraps the CLIENT handle and hides the two ways of calling: synchronous
+ * calls (HELLO, LIST, BARRIER), each one round trip and counted, and
+ * batched calls (CREATE .. DELETE) that are only queued in the send buffer
+ * and reported on by the next BARRIER.  Since the server reports a batched
+ * failure by its index in the batch, this module remembers which path each
+ * batched call was about, so every failure can be named -- even for WRITE
+ * and COMMIT, whose wire arguments carry no path.
+ */
+#ifndef RPCSYNC_REMOTE_H
+#define RPCSYNC_REMOTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "sync.h"
+#include "walk.h"
+
+struct remote;
+
+/* How a remote_* call went; anything but REMOTE_OK has been logged. */
+enum remote_rc {
+	REMOTE_OK    = 0,
+	REMOTE_DOWN  = -1,   /* no connection, or it broke or timed out */
+	REMOTE_PROTO = -2,   /* the server broke the protocol */
+	REMOTE_NOMEM = -3,   /* out of memory on our side */
+};
+
+/* What HELLO told us about the export. */
+struct remote_hello {
+	sync_status  status;     /* SYNC_OK, or why the export was refused */
+	unsigned int flags;      /* SYNC_EXPORT_* */
+	unsigned int chunk_max;  /* largest WRITE the server takes */
+};
+
+/* One failed batched call, as the BARRIER reported it. */
+struct remote_failure {
+	char       *path;        /* the path the call was about (ours, not the wire's) */
+	sync_status status;
+};
+
+/* What a BARRIER reported; free with remote_report_free(). */
+struct remote_report {
+	unsigned int           done;     /* batched calls the server processed */
+	unsigned int           failed;   /* how many failed (may exceed n) */
+	size_t                 n;
+	struct remote_failure *v;        /* the itemised failures, in batch order */
+};
+
+/*
+ * Connects to syncd on host: through host's rpcbind when port is NULL, or
+ * straight to host:port.  Every wait (connect, send, receive) is bounded by
+ * timeout seconds.  Returns the connection, or NULL with a one-line message
+ * logged and *err set to REMOTE_DOWN or REMOTE_NOMEM.
+ */
+struct remote *remote_open(const char *host, const char *port,
+    unsigned int timeout, int *err);
+
+/* Closes the connection and frees r (NULL is allowed). */
+void remote_close(struct remote *r);
+
+/* Returns the number of synchronous calls (round trips) made so far. */
+unsigned long remote_round_trips(const struct remote *r);
+
+/*
+ * HELLO: checks the protocol version and selects export.  Returns REMOTE_OK
+ * with the server's answer in *h (h->status may still refuse the export),
+ * or an error.
+ */
+int remote_hello(struct remote *r, const char *export, struct remote_hello *h);
+
+/*
+ * LIST of path, page after page until the server says eof.  On SYNC_OK the
+ * entries go to out (which must be empty), sorted in path_cmp() order, root
+ * (path "") first; every entry has been validated: path_check()ed paths,
+ * known types, no duplicates, a directory above every entry, non-empty
+ * NUL-free link targets.  Returns REMOTE_OK with the server's status in *st
+ * (out is left empty unless it is SYNC_OK), or an error (out empty).
+ */
+int remote_list(struct remote *r, const char *path, struct entry_list *out,
+    sync_status *st);
+
+/*
+ * Batched calls.  Each one is queued (no reply, no wait unless the send
+ * buffer is full) and remembered under path for the next BARRIER's report.
+ * Return REMOTE_OK, REMOTE_DOWN if the connection failed, or REMOTE_NOMEM.
+ */
+int remote_create(struct remote *r, sync_handle h, const char *path);
+int remote_write(struct remote *r, sync_handle h, uint64_t offset,
+    const void *data, size_t len, const char *path);
+int remote_commit(struct remote *r, sync_handle h, uint64_t size,
+    unsigned int mode, struct timespec mtime, const char *path);
+int remote_abort(struct remote *r, sync_handle h, const char *path);
+int remote_mkdir(struct remote *r, const char *path, unsigned int mode);
+int remote_symlink(struct remote *r, const char *path, const char *target,
+    struct timespec mtime);
+int remote_setattr(struct remote *r, const char *path, unsigned int set,
+    unsigned int mode, struct timespec mtime);
+int remote_delete(struct remote *r, const char *path);
+
+/*
+ * BARRIER: sends everything queued, waits until the server has done it, and
+ * fills rep with the outcome, each failure named by the path its call was
+ * queued under.  A reply that does not match what was sent (wrong count,
+ * unknown index) is a protocol error.  Returns REMOTE_OK or an error.
+ */
+int remote_barrier(struct remote *r, struct remote_report *rep);
+
+/* Frees what remote_barrier() put in rep. */
+void remote_report_free(struct remote_report *rep);
+
+/* Conversions between the local and the wire form of a time. */
+sync_time time_to_wire(struct timespec ts);
+struct timespec time_from_wire(sync_time t);
+
+#endif

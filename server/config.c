@@ -1,0 +1,427 @@
+/*
+ * config.c -- the syncd.conf parser.
+ *
+ * Why it is strict: the configuration decides which directories the network
+ * may write to.  A typo that is silently ignored ("read-only = yes", a second
+ * [section] with the same name, a relative path) would widen that exposure
+ * without anyone noticing, so every such line is an error naming the file
+ * and line.  Parsing is pure (no filesystem access besides reading the file
+ * in config_load), which keeps it unit-testable.
+ *
+ * Syntax: one item per line; leading and trailing blanks are ignored.
+ *   # or ; at the start of a line   comment (whole lines only: a path may
+ *                                   contain '#')
+ *   [name]                          starts the export called name
+ *   key = value                     keys are case-insensitive and runs of
+ *                                   blanks inside them count as one space
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#define CONFIG_LINE_MAX  4096               /* bytes in one line, without '\n' */
+#define CONFIG_FILE_MAX  (1024 * 1024)      /* a larger file is surely a mistake */
+#define CONFIG_QUOTE_MAX 64                 /* bytes of user text quoted in errors */
+
+/* What the parser knows about the section being read. */
+struct section {
+	struct export *e;       /* the export being filled, NULL before any [name] */
+	unsigned int line;      /* where its header was */
+	int have_path;
+	int have_read_only;
+};
+
+/*
+ * Formats "origin:LINE: reason" (or "origin: reason" when line is 0) into err.
+ * Always returns -1 so that callers can `return config_error(...)`.
+ */
+static int __attribute__((format(printf, 5, 6)))
+config_error(char *err, size_t errlen, const char *origin, unsigned int line,
+    const char *fmt, ...)
+{
+	char reason[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	if (errlen == 0)
+		return -1;
+	if (line > 0)
+		snprintf(err, errlen, "%s:%u: %s", origin, line, reason);
+	else
+		snprintf(err, errlen, "%s: %s", origin, reason);
+	return -1;
+}
+
+/*
+ * Copies at most CONFIG_QUOTE_MAX bytes of the len bytes at s into out
+ * (CONFIG_QUOTE_MAX + 4 bytes), replacing unprintable bytes with '?' and
+ * marking a cut with "...", so that error messages stay one clean line.
+ */
+static void
+quote(char out[CONFIG_QUOTE_MAX + 4], const char *s, size_t len)
+{
+	size_t i, n = len < CONFIG_QUOTE_MAX ? len : CONFIG_QUOTE_MAX;
+
+	for (i = 0; i < n; i++)
+		out[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
+	if (n < len)
+		memcpy(out + n, "...", 3), n += 3;
+	out[n] = '\0';
+}
+
+/* Returns non-zero if c is a blank that the syntax ignores around items. */
+static int
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Narrows [*s, *s + *len) by dropping blanks at both ends. */
+static void
+trim(const char **s, size_t *len)
+{
+	while (*len > 0 && is_blank(**s))
+		(*s)++, (*len)--;
+	while (*len > 0 && is_blank((*s)[*len - 1]))
+		(*len)--;
+}
+
+/*
+ * Returns non-zero if the len bytes at name form a valid export name:
+ * 1..SYNC_EXPORT_MAX bytes of [A-Za-z0-9._-], not starting with '.'.
+ */
+static int
+export_name_ok(const char *name, size_t len)
+{
+	if (len == 0 || len > SYNC_EXPORT_MAX || name[0] == '.')
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c >= 0x80 || !(isalnum(c) || c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Normalises the key of len bytes at s into out (CONFIG_LINE_MAX + 1 bytes):
+ * lower case, runs of blanks replaced by one space.  The key is already
+ * trimmed, so the result has no leading or trailing space.
+ */
+static void
+normalise_key(char *out, const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (is_blank(s[i])) {
+			if (n > 0 && out[n - 1] != ' ')
+				out[n++] = ' ';
+			continue;
+		}
+		out[n++] = (char)tolower((unsigned char)s[i]);
+	}
+	out[n] = '\0';
+}
+
+/*
+ * Parses a boolean value (yes/no, true/false, 1/0, any case).  Returns 0 and
+ * sets *out, or -1 if v is none of those.
+ */
+static int
+parse_bool(const char *v, size_t len, int *out)
+{
+	static const struct {
+		const char *word;
+		int value;
+	} words[] = {
+		{ "yes", 1 }, { "true", 1 }, { "1", 1 },
+		{ "no", 0 }, { "false", 0 }, { "0", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+		if (strlen(words[i].word) == len &&
+		    strncasecmp(words[i].word, v, len) == 0) {
+			*out = words[i].value;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Frees the strings of every export in cfg and the array; leaves cfg empty. */
+static void
+exports_free(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->nexports; i++) {
+		struct export *e = &cfg->exports[i];
+
+		if (e->root_fd >= 0)
+			close(e->root_fd);
+		free(e->name);
+		free(e->path);
+	}
+	free(cfg->exports);
+	cfg->exports = NULL;
+	cfg->nexports = 0;
+}
+
+/*
+ * Checks that the section being closed is complete.  Returns 0, or -1 with
+ * the reason in err.
+ */
+static int
+section_end(const struct section *sec, const char *origin, char *err,
+    size_t errlen)
+{
+	if (sec->e != NULL && !sec->have_path)
+		return config_error(err, errlen, origin, sec->line,
+		    "export '%s' has no path", sec->e->name);
+	return 0;
+}
+
+/*
+ * Handles a "[name]" line (the len bytes at s, trimmed, brackets included):
+ * checks the name, refuses duplicates and appends a new export to cfg with
+ * defaults (read-write, root_fd -1).  Returns 0, or -1 with err set.
+ */
+static int
+section_begin(struct config *cfg, struct section *sec, const char *s,
+    size_t len, const char *origin, unsigned int line, char *err, size_t errlen)
+{
+	char q[CONFIG_QUOTE_MAX + 4];
+	const char *name = s + 1;
+	size_t nlen;
+	struct export *grown, *e;
+
+	if (section_end(sec, origin, err, errlen) != 0)
+		return -1;
+	if (len < 2 || s[len - 1] != ']')
+		return config_error(err, errlen, origin, line,
+		    "section header must be '[name]'");
+	nlen = len - 2;
+	trim(&name, &nlen);
+	quote(q, name, nlen);
+	if (!export_name_ok(name, nlen))
+		return config_error(err, errlen, origin, line,
+		    "invalid export name '%s' (1-%d characters of A-Z a-z 0-9 . _ -, "
+		    "not starting with '.')", q, SYNC_EXPORT_MAX);
+	for (size_t i = 0; i < cfg->nexports; i++)
+		if (strlen(cfg->exports[i].name) == nlen &&
+		    memcmp(cfg->exports[i].name, name, nlen) == 0)
+			return config_error(err, errlen, origin, line,
+			    "duplicate export '%s'", q);
+
+	grown = realloc(cfg->exports, (cfg->nexports + 1) * sizeof *grown);
+	if (grown == NULL)
+		return config_error(err, errlen, origin, line, "out of memory");
+	cfg->exports = grown;
+	e = &cfg->exports[cfg->nexports];
+	memset(e, 0, sizeof *e);
+	e->root_fd = -1;
+	e->name = strndup(name, nlen);
+	if (e->name == NULL)
+		return config_error(err, errlen, origin, line, "out of memory");
+	cfg->nexports++;
+
+	memset(sec, 0, sizeof *sec);
+	sec->e = e;
+	sec->line = line;
+	return 0;
+}
+
+/*
+ * Handles a "key = value" line (the len bytes at s, trimmed) for the current
+ * section.  Returns 0, or -1 with err set.
+ */
+static int
+key_value(struct section *sec, const char *s, size_t len, const char *origin,
+    unsigned int line, char *err, size_t errlen)
+{
+	char key[CONFIG_LINE_MAX + 1], q[CONFIG_QUOTE_MAX + 4];
+	const char *eq = memchr(s, '=', len), *k = s, *v;
+	size_t klen, vlen;
+
+	if (eq == NULL)
+		return config_error(err, errlen, origin, line,
+		    "expected '[name]' or 'key = value'");
+	klen = (size_t)(eq - s);
+	v = eq + 1;
+	vlen = len - klen - 1;
+	trim(&k, &klen);
+	trim(&v, &vlen);
+	quote(q, k, klen);
+	if (klen == 0)
+		return config_error(err, errlen, origin, line, "missing key before '='");
+	if (sec->e == NULL)
+		return config_error(err, errlen, origin, line,
+		    "key '%s' outside a section", q);
+	normalise_key(key, k, klen);
+
+	if (strcmp(key, "path") == 0) {
+		if (sec->have_path)
+			return config_error(err, errlen, origin, line,
+			    "duplicate key 'path'");
+		if (vlen == 0 || v[0] != '/')
+			return config_error(err, errlen, origin, line,
+			    "path must be absolute");
+		sec->e->path = strndup(v, vlen);
+		if (sec->e->path == NULL)
+			return config_error(err, errlen, origin, line, "out of memory");
+		sec->have_path = 1;
+	} else if (strcmp(key, "read only") == 0) {
+		if (sec->have_read_only)
+			return config_error(err, errlen, origin, line,
+			    "duplicate key 'read only'");
+		if (parse_bool(v, vlen, &sec->e->read_only) != 0) {
+			quote(q, v, vlen);
+			return config_error(err, errlen, origin, line,
+			    "'read only' must be yes or no, not '%s'", q);
+		}
+		sec->have_read_only = 1;
+	} else {
+		return config_error(err, errlen, origin, line,
+		    "unknown key '%s'", q);
+	}
+	return 0;
+}
+
+int
+config_parse(const char *text, const char *origin, struct config *cfg,
+    char *err, size_t errlen)
+{
+	struct section sec = { 0 };
+	const char *p = text;
+	unsigned int line = 0;
+
+	cfg->exports = NULL;
+	cfg->nexports = 0;
+	while (*p != '\0') {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		const char *s = p;
+
+		line++;
+		p = nl != NULL ? nl + 1 : p + len;
+		if (len > CONFIG_LINE_MAX) {
+			config_error(err, errlen, origin, line,
+			    "line longer than %d bytes", CONFIG_LINE_MAX);
+			goto fail;
+		}
+		trim(&s, &len);
+		if (len == 0 || s[0] == '#' || s[0] == ';')
+			continue;
+		if (s[0] == '[') {
+			if (section_begin(cfg, &sec, s, len, origin, line, err,
+			    errlen) != 0)
+				goto fail;
+		} else if (key_value(&sec, s, len, origin, line, err, errlen) != 0) {
+			goto fail;
+		}
+	}
+	if (section_end(&sec, origin, err, errlen) != 0)
+		goto fail;
+	if (cfg->nexports == 0) {
+		config_error(err, errlen, origin, 0, "no export defined");
+		goto fail;
+	}
+	return 0;
+
+fail:
+	exports_free(cfg);
+	return -1;
+}
+
+int
+config_load(const char *file, struct config *cfg, char *err, size_t errlen)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t got = 0;
+	int fd, rc = -1;
+
+	cfg->exports = NULL;
+	cfg->nexports = 0;
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		config_error(err, errlen, file, 0, "%s", strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		config_error(err, errlen, file, 0, "%s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		config_error(err, errlen, file, 0, "not a regular file");
+		goto out;
+	}
+	if (st.st_size > CONFIG_FILE_MAX) {
+		config_error(err, errlen, file, 0, "larger than %d bytes",
+		    CONFIG_FILE_MAX);
+		goto out;
+	}
+	/* One byte more than allowed detects a file that grew meanwhile. */
+	text = malloc(CONFIG_FILE_MAX + 2);
+	if (text == NULL) {
+		config_error(err, errlen, file, 0, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, text + got, CONFIG_FILE_MAX + 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			config_error(err, errlen, file, 0, "%s", strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > CONFIG_FILE_MAX) {
+			config_error(err, errlen, file, 0, "larger than %d bytes",
+			    CONFIG_FILE_MAX);
+			goto out;
+		}
+	}
+	if (memchr(text, '\0', got) != NULL) {
+		config_error(err, errlen, file, 0, "contains a NUL byte");
+		goto out;
+	}
+	text[got] = '\0';
+	rc = config_parse(text, file, cfg, err, errlen);
+out:
+	free(text);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+const struct export *
+config_find(const struct config *cfg, const char *name)
+{
+	if (name == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->nexports; i++)
+		if (strcmp(cfg->exports[i].name, name) == 0)
+			return &cfg->exports[i];
+	return NULL;
+}
+
+void
+config_free(struct config *cfg)
+{
+	exports_free(cfg);
+}

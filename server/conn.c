@@ -1,0 +1,487 @@
+/*
+ * conn.c -- the per-connection thread: receive loop and dispatcher.
+ *
+ * Why not svc_run() and rpcgen's dispatcher: svc_run serves every client
+ * from one thread, so one client that stops in the middle of a record
+ * freezes all the others; and rpcgen's dispatcher leaks decoded arguments
+ * when decoding fails and replies to every procedure, while batched
+ * procedures must never reply (the client does not read those replies, and
+ * enough of them deadlock both sides).  So each connection gets its own
+ * thread with a blocking transport (svc_fd_create: records of any size,
+ * batching works) and the loop of docs/DESIGN.md: poll with an idle timeout,
+ * SVC_RECV, authentication, our own table-driven dispatch, and again while
+ * SVC_STAT reports buffered requests.
+ *
+ * Every procedure's arguments are decoded into a zeroed union on the stack
+ * and released with svc_freeargs on every path; every reply is released with
+ * xdr_free after it is sent.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rpc/rpc.h>
+#include <rpc/svc_auth.h>
+
+#include "conn.h"
+#include "log.h"
+#include "ops.h"
+#include "session.h"
+
+/*
+ * Room for the decoded credential and verifier (MAX_AUTH_BYTES each) plus
+ * the "cooked" credential that the authenticator fills; libtirpc's own
+ * svc_getreq_common uses the same layout with 400 bytes for the latter.
+ */
+#define CONN_COOKED_CRED 400
+#define CONN_CRED_AREA (2 * MAX_AUTH_BYTES + CONN_COOKED_CRED)
+
+/* Connections being served; only conn_start() increments it. */
+static atomic_uint conn_live;
+
+/* Everything one connection thread owns. */
+struct conn {
+	SVCXPRT *xprt;
+	const struct config *cfg;
+	struct session s;
+};
+
+/* Decoded arguments of any procedure; zeroed before each decode. */
+union args {
+	hello_args hello;
+	list_args list;
+	read_args read;
+	create_args create;
+	write_args write;
+	commit_args commit;
+	abort_args abort;
+	mkdir_args mkdir;
+	symlink_args symlink;
+	setattr_args setattr;
+	delete_args delete;
+};
+
+/*
+ * The reply of any synchronous procedure.  Every reply type starts with its
+ * sync_status, so `head` (a common initial sequence) sets the status of
+ * whichever reply the procedure sends.
+ */
+union results {
+	struct {
+		sync_status status;
+	} head;
+	hello_res hello;
+	list_res list;
+	read_res read;
+	barrier_res barrier;
+};
+
+/* Procedure flags. */
+#define P_ANYTIME 0x1   /* allowed before HELLO selected an export */
+#define P_BATCHED 0x2   /* never replies; outcome reported by BARRIER */
+#define P_MUTATES 0x4   /* changes files: refused on a read-only export */
+
+#define NO_PATH SIZE_MAX
+
+/* One row of the dispatch table, indexed by procedure number. */
+struct proc {
+	const char *name;
+	xdrproc_t xargs;        /* argument decoder (xdr_void for none) */
+	xdrproc_t xres;         /* reply encoder; NULL for batched procedures */
+	unsigned int flags;
+	/* Synchronous: fills r (status and, on success, the ok arm). */
+	void (*call)(struct conn *c, const union args *a, union results *r);
+	/* Batched: performs the call and returns its status. */
+	sync_status (*batch)(struct session *s, const union args *a);
+	size_t path_off;        /* offset of the sync_path the call names, or NO_PATH */
+};
+
+/*
+ * Writes a printable rendering of the NUL-terminated s into out (n bytes, at
+ * least 4): unprintable bytes become '?', a cut is marked with "...".
+ */
+static void
+printable(char *out, size_t n, const char *s)
+{
+	size_t i, room = n - 4, len = strlen(s);
+
+	for (i = 0; i < len && i < room; i++)
+		out[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
+	if (i < len)
+		memcpy(out + i, "...", 3), i += 3;
+	out[i] = '\0';
+}
+
+/*
+ * HELLO: checks the protocol version and selects the export named by the
+ * client for the rest of the connection.  Switching to another export
+ * completes the pending commits and drops the open writes of the old one
+ * first, so that nothing staged under one export survives into the other.
+ */
+static void
+call_hello(struct conn *c, const union args *a, union results *r)
+{
+	const hello_args *h = &a->hello;
+	const struct export *e;
+	char shown[SYNC_EXPORT_MAX + 4];
+
+	printable(shown, sizeof shown, h->export != NULL ? h->export : "");
+	if (h->proto_version != SYNC_VERSION) {
+		log_debug("%s: HELLO with protocol version %u", c->s.peer,
+		    h->proto_version);
+		r->hello.status = SYNC_ERR_VERSION;
+		return;
+	}
+	e = config_find(c->cfg, h->export != NULL ? h->export : "");
+	if (e == NULL) {
+		log_debug("%s: HELLO for unknown export '%s'", c->s.peer, shown);
+		r->hello.status = SYNC_ERR_NOEXPORT;
+		return;
+	}
+	if (c->s.export != NULL && c->s.export != e && c->s.staging != NULL) {
+		staging_flush(&c->s);
+		staging_free(&c->s);
+		c->s.staging = NULL;
+	}
+	c->s.export = e;
+	log_debug("%s: selected export '%s'%s", c->s.peer, e->name,
+	    e->read_only ? " (read-only)" : "");
+	r->hello.status = SYNC_OK;
+	r->hello.hello_res_u.ok.proto_version = SYNC_VERSION;
+	r->hello.hello_res_u.ok.flags = e->read_only ? SYNC_EXPORT_READONLY : 0;
+	r->hello.hello_res_u.ok.chunk_max = SYNC_CHUNK_MAX;
+}
+
+/* LIST: one page of the listing (list.c). */
+static void
+call_list(struct conn *c, const union args *a, union results *r)
+{
+	op_list(&c->s, &a->list, &r->list);
+}
+
+/* READ: one chunk of a file (fileops.c). */
+static void
+call_read(struct conn *c, const union args *a, union results *r)
+{
+	op_read(&c->s, &a->read, &r->read);
+}
+
+/*
+ * BARRIER: makes every COMMIT of the batch durable and visible, then reports
+ * the batch's accounting and starts the next batch.
+ */
+static void
+call_barrier(struct conn *c, const union args *a, union results *r)
+{
+	(void)a;
+	if (c->s.staging != NULL)
+		staging_flush(&c->s);
+	session_take_barrier(&c->s, &r->barrier.barrier_res_u.ok);
+	r->barrier.status = SYNC_OK;
+}
+
+/* Adapters from the table's generic signature to the typed op_* functions. */
+#define BATCH_ADAPTER(op, member) \
+	static sync_status \
+	batch_##op(struct session *s, const union args *a) \
+	{ \
+		return op_##op(s, &a->member); \
+	}
+BATCH_ADAPTER(create, create)
+BATCH_ADAPTER(write, write)
+BATCH_ADAPTER(commit, commit)
+BATCH_ADAPTER(abort, abort)
+BATCH_ADAPTER(mkdir, mkdir)
+BATCH_ADAPTER(symlink, symlink)
+BATCH_ADAPTER(setattr, setattr)
+BATCH_ADAPTER(delete, delete)
+
+/* Through void (*)(void), the generic function pointer, so that xdr_void
+ * (declared without parameters) converts without a warning. */
+#define X(f) ((xdrproc_t)(void (*)(void))(f))
+#define BATCHED(name, op, type, off) \
+	{ name, X(xdr_##type), NULL, P_BATCHED | P_MUTATES, NULL, batch_##op, off }
+
+/* The dispatch table; a NULL name marks a hole (none today). */
+static const struct proc procs[] = {
+	[SYNC_NULL] = { "NULL", X(xdr_void), X(xdr_void), P_ANYTIME, NULL, NULL,
+	    NO_PATH },
+	[SYNC_HELLO] = { "HELLO", X(xdr_hello_args), X(xdr_hello_res), P_ANYTIME,
+	    call_hello, NULL, NO_PATH },
+	[SYNC_LIST] = { "LIST", X(xdr_list_args), X(xdr_list_res), 0, call_list,
+	    NULL, NO_PATH },
+	[SYNC_READ] = { "READ", X(xdr_read_args), X(xdr_read_res), 0, call_read,
+	    NULL, NO_PATH },
+	[SYNC_BARRIER] = { "BARRIER", X(xdr_void), X(xdr_barrier_res), 0,
+	    call_barrier, NULL, NO_PATH },
+	/* WRITE/COMMIT/ABORT name no path: staging reports its own. */
+	[SYNC_CREATE] = BATCHED("CREATE", create, create_args,
+	    offsetof(create_args, path)),
+	[SYNC_WRITE] = BATCHED("WRITE", write, write_args, NO_PATH),
+	[SYNC_COMMIT] = BATCHED("COMMIT", commit, commit_args, NO_PATH),
+	[SYNC_ABORT] = BATCHED("ABORT", abort, abort_args, NO_PATH),
+	[SYNC_MKDIR] = BATCHED("MKDIR", mkdir, mkdir_args,
+	    offsetof(mkdir_args, path)),
+	[SYNC_SYMLINK] = BATCHED("SYMLINK", symlink, symlink_args,
+	    offsetof(symlink_args, path)),
+	[SYNC_SETATTR] = BATCHED("SETATTR", setattr, setattr_args,
+	    offsetof(setattr_args, path)),
+	[SYNC_DELETE] = BATCHED("DELETE", delete, delete_args,
+	    offsetof(delete_args, path)),
+};
+
+#define NPROCS (sizeof procs / sizeof procs[0])
+
+/*
+ * Records the outcome st of the batched call p (arguments a, or NULL when
+ * they could not be decoded) under the current batch index, then advances
+ * the index.  Never replies.
+ */
+static void
+batch_account(struct conn *c, const struct proc *p, const union args *a,
+    sync_status st)
+{
+	struct session *s = &c->s;
+
+	if (st != SYNC_OK) {
+		const sync_path *path = NULL;
+
+		if (a != NULL && p->path_off != NO_PATH)
+			path = (const sync_path *)((const char *)a + p->path_off);
+		session_fail(s, s->batch_index,
+		    path != NULL ? path->sync_path_val : NULL,
+		    path != NULL ? path->sync_path_len : 0, st);
+	}
+	s->batch_index++;
+}
+
+/*
+ * Runs the batched procedure p on decoded arguments a: refused before HELLO
+ * (NOSESSION) and on a read-only export (ROFS) without calling the op.
+ */
+static void
+run_batched(struct conn *c, const struct proc *p, const union args *a)
+{
+	const struct export *e = c->s.export;
+	sync_status st;
+
+	if (e == NULL)
+		st = SYNC_ERR_NOSESSION;
+	else if ((p->flags & P_MUTATES) && e->read_only)
+		st = SYNC_ERR_ROFS;
+	else
+		st = p->batch(&c->s, a);
+	batch_account(c, p, a, st);
+}
+
+/*
+ * Runs the synchronous procedure p on decoded arguments a and sends its
+ * reply, then frees the reply.
+ */
+static void
+run_sync(struct conn *c, const struct proc *p, const union args *a)
+{
+	union results r;
+
+	memset(&r, 0, sizeof r);
+	if (!(p->flags & P_ANYTIME) && c->s.export == NULL)
+		r.head.status = SYNC_ERR_NOSESSION;
+	else if ((p->flags & P_MUTATES) && c->s.export != NULL &&
+	    c->s.export->read_only)
+		r.head.status = SYNC_ERR_ROFS;
+	else if (p->call != NULL)
+		p->call(c, a, &r);
+	if (!svc_sendreply(c->xprt, p->xres, (caddr_t)&r))
+		log_debug("%s: cannot send the %s reply", c->s.peer, p->name);
+	xdr_free(p->xres, (char *)&r);
+}
+
+/*
+ * Decodes and runs one call of our program and version (rq), replying if
+ * the procedure is synchronous.  The arguments are freed on every path.
+ */
+static void
+dispatch(struct conn *c, struct svc_req *rq)
+{
+	const struct proc *p;
+	union args a;
+
+	if (rq->rq_proc >= NPROCS || procs[rq->rq_proc].name == NULL) {
+		log_debug("%s: unknown procedure %u", c->s.peer, rq->rq_proc);
+		svcerr_noproc(c->xprt);
+		return;
+	}
+	p = &procs[rq->rq_proc];
+	memset(&a, 0, sizeof a);
+	if (!svc_getargs(c->xprt, p->xargs, (caddr_t)&a)) {
+		log_debug("%s: cannot decode %s arguments", c->s.peer, p->name);
+		/*
+		 * Even for a batched call: GARBAGE_ARGS is an RPC-level error,
+		 * not a result, and a batching client skips it by xid at its
+		 * next synchronous call.  The failure is also counted, so that
+		 * the batch indices stay in step with what the client sent.
+		 */
+		svcerr_decode(c->xprt);
+		if (p->flags & P_BATCHED)
+			batch_account(c, p, NULL, SYNC_ERR_INVAL);
+	} else if (p->flags & P_BATCHED) {
+		run_batched(c, p, &a);
+	} else {
+		run_sync(c, p, &a);
+	}
+	if (!svc_freeargs(c->xprt, p->xargs, (caddr_t)&a))
+		log_warn("%s: cannot free %s arguments", c->s.peer, p->name);
+}
+
+/*
+ * Receives one buffered or incoming call on c's transport, authenticates it
+ * and dispatches it.  Errors are answered (auth, program, version) or, for
+ * a malformed message, left to SVC_STAT, which then reports the transport
+ * dead.
+ */
+static void
+handle_one(struct conn *c)
+{
+	char cred_area[CONN_CRED_AREA];
+	struct rpc_msg msg;
+	struct svc_req rq;
+	enum auth_stat why;
+	bool_t no_dispatch = FALSE;
+
+	memset(&msg, 0, sizeof msg);
+	memset(&rq, 0, sizeof rq);
+	msg.rm_call.cb_cred.oa_base = cred_area;
+	msg.rm_call.cb_verf.oa_base = cred_area + MAX_AUTH_BYTES;
+	rq.rq_clntcred = cred_area + 2 * MAX_AUTH_BYTES;
+	if (!SVC_RECV(c->xprt, &msg))
+		return;
+	rq.rq_xprt = c->xprt;
+	rq.rq_prog = msg.rm_call.cb_prog;
+	rq.rq_vers = msg.rm_call.cb_vers;
+	rq.rq_proc = msg.rm_call.cb_proc;
+	rq.rq_cred = msg.rm_call.cb_cred;
+	why = _gss_authenticate(&rq, &msg, &no_dispatch);
+	if (why != AUTH_OK) {
+		log_debug("%s: authentication failed (%d)", c->s.peer, (int)why);
+		svcerr_auth(c->xprt, why);
+		return;
+	}
+	if (no_dispatch)
+		return;
+	if (rq.rq_prog != SYNC_PROG) {
+		svcerr_noprog(c->xprt);
+		return;
+	}
+	if (rq.rq_vers != SYNC_V1) {
+		svcerr_progvers(c->xprt, SYNC_V1, SYNC_V1);
+		return;
+	}
+	dispatch(c, &rq);
+}
+
+unsigned int
+conn_count(void)
+{
+	return atomic_load(&conn_live);
+}
+
+void *
+conn_serve(void *arg)
+{
+	struct conn *c = arg;
+	struct pollfd pfd = { .fd = c->xprt->xp_fd, .events = POLLIN };
+	enum xprt_stat st = XPRT_IDLE;
+
+	log_debug("%s: connection opened", c->s.peer);
+	while (st != XPRT_DIED) {
+		int n = poll(&pfd, 1, CONN_IDLE_MS);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_err("%s: poll: %s", c->s.peer, strerror(errno));
+			break;
+		}
+		if (n == 0) {
+			log_debug("%s: idle for %d s, closing", c->s.peer,
+			    CONN_IDLE_MS / 1000);
+			break;
+		}
+		/* Serve everything already buffered before polling again. */
+		do {
+			handle_one(c);
+			st = SVC_STAT(c->xprt);
+		} while (st == XPRT_MOREREQS);
+	}
+	session_end(&c->s);
+	log_debug("%s: connection closed", c->s.peer);
+	SVC_DESTROY(c->xprt);
+	free(c);
+	atomic_fetch_sub(&conn_live, 1);
+	return NULL;
+}
+
+int
+conn_start(int fd, const char *peer, const struct config *cfg)
+{
+	pthread_attr_t attr;
+	pthread_t tid;
+	struct conn *c = NULL;
+	SVCXPRT *x = NULL;
+	int attr_ok = 0, rc = -1, err;
+
+	c = calloc(1, sizeof *c);
+	if (c == NULL) {
+		log_err("%s: out of memory", peer);
+		goto out;
+	}
+	x = svc_fd_create(fd, 0, 0);
+	if (x == NULL) {
+		log_err("%s: cannot create the RPC transport", peer);
+		goto out;
+	}
+	fd = -1;                /* owned by x from now on */
+	c->xprt = x;
+	c->cfg = cfg;
+	session_init(&c->s, peer);
+
+	err = pthread_attr_init(&attr);
+	if (err != 0) {
+		log_err("%s: pthread_attr_init: %s", peer, strerror(err));
+		goto out;
+	}
+	attr_ok = 1;
+	err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (err == 0)
+		err = pthread_attr_setstacksize(&attr, CONN_STACK_SIZE);
+	if (err != 0) {
+		log_err("%s: thread attributes: %s", peer, strerror(err));
+		goto out;
+	}
+	atomic_fetch_add(&conn_live, 1);
+	err = pthread_create(&tid, &attr, conn_serve, c);
+	if (err != 0) {
+		atomic_fetch_sub(&conn_live, 1);
+		log_err("%s: cannot start a thread: %s", peer, strerror(err));
+		goto out;
+	}
+	c = NULL;               /* owned by the thread */
+	x = NULL;
+	rc = 0;
+out:
+	if (attr_ok)
+		pthread_attr_destroy(&attr);
+	if (x != NULL)
+		SVC_DESTROY(x);
+	else if (fd >= 0)
+		close(fd);
+	free(c);
+	return rc;
+}

@@ -1,0 +1,46 @@
+/*
+ * conn.h -- one thread per client connection.
+ *
+ * main.c accepts a TCP connection and hands the socket to conn_start(); from
+ * then on the connection belongs to its own thread, which runs the RPC
+ * receive loop and the dispatcher until the client goes away or stays idle
+ * too long.  A slow or hostile client can therefore stall only its own
+ * thread.  The number of live connections is the only state shared with
+ * main.c.
+ */
+#ifndef RPCSYNC_CONN_H
+#define RPCSYNC_CONN_H
+
+#include "config.h"
+
+/* A connection idle this long (no request started) is closed; tests may
+ * build with a shorter one (-DCONN_IDLE_MS=...). */
+#ifndef CONN_IDLE_MS
+#define CONN_IDLE_MS (15 * 60 * 1000)
+#endif
+
+/* Stack size of each connection thread. */
+#define CONN_STACK_SIZE (1024 * 1024)
+
+/* Returns the number of connections being served right now. */
+unsigned int conn_count(void);
+
+/*
+ * Serves the connected, blocking TCP socket fd on a new detached thread
+ * (1 MiB stack) until the client disconnects.  peer ("addr:port") is copied
+ * for logs; cfg must stay valid and unchanged while connections live.  Takes
+ * ownership of fd in every case: on failure it is closed.  Returns 0 when the
+ * thread was started, -1 on failure (logged).
+ */
+int conn_start(int fd, const char *peer, const struct config *cfg);
+
+/*
+ * The thread body: arg is the connection state made by conn_start().  Runs
+ * the receive loop (poll with an idle timeout, SVC_RECV, authentication,
+ * dispatch, repeat while SVC_STAT says more requests are buffered), then ends
+ * the session, destroys the transport (closing the socket), frees arg and
+ * decrements the live-connection count.  Always returns NULL.
+ */
+void *conn_serve(void *arg);
+
+#endif

@@ -1,0 +1,811 @@
+/*
+ * main.c -- syncd: options, exports, listener, rpcbind, signals, accepting.
+ *
+ * Why syncd has its own main() rather than rpcgen's: the generated one
+ * listens on random UDP and TCP ports, serves every client from one thread
+ * (svc_run) and exits from signal handlers.  Here the main thread only
+ * accepts: each connection is served by its own thread (conn.c), the one
+ * TCP listener has the port the admin chose, and signals arrive through a
+ * signalfd in the same poll loop as the listener, so that unregistering from
+ * rpcbind (an RPC call) never runs inside a signal handler.
+ *
+ * rpcbind forgets registrations when it restarts, so the loop asks it every
+ * --rpcbind-check seconds whether syncd is still registered and registers
+ * again if not; SIGHUP does the same at once.
+ *
+ * Startup order matters: everything that can fail for a reason the admin
+ * must fix (usage 64, config 78, OS 71, rpcbind 69) happens before the
+ * daemon detaches, so the exit status reaches whoever started it; signals
+ * are blocked before any thread exists, so every thread inherits the mask.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <netconfig.h>
+#include <rpc/rpc.h>
+
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+#include "ops.h"
+#include "sync.h"
+
+#define SYNCD_VERSION     "0.1.0"
+#define LISTEN_BACKLOG    128
+#define ACCEPT_BURST      64      /* connections accepted per wakeup */
+#define ACCEPT_BACKOFF_MS 100     /* listener ignored after EMFILE and kin */
+#define RUN               (-1)    /* parse_options: go on and serve */
+#define RPCBIND_TIMEOUT_S 5       /* wait for a lookup answer at most this */
+
+/* Command-line settings. */
+struct options {
+	int foreground;
+	int verbose;
+	const char *root;               /* --root DIR, or NULL */
+	const char *config;             /* -c FILE, or NULL */
+	unsigned long port;
+	struct in_addr bind;
+	unsigned long max_conn;
+	unsigned long check_secs;       /* 0: no periodic rpcbind check */
+};
+
+/* What rpcbind says about our program. */
+enum reg_state {
+	REG_OURS,               /* registered with our port */
+	REG_OTHER,              /* registered with another address */
+	REG_MISSING,            /* not registered */
+	REG_UNREACHABLE         /* rpcbind did not answer */
+};
+
+/* Everything the main thread owns. */
+struct server {
+	struct options opt;
+	struct config cfg;              /* read-only once connections exist */
+	int lfd;                        /* listener */
+	int sfd;                        /* signalfd for TERM, INT, HUP */
+	struct sockaddr_in addr;        /* listener address, as registered */
+	struct netconfig *nconf;        /* "tcp" */
+	enum reg_state last_check;      /* result of the previous periodic check */
+	long long listen_resume_ms;     /* listener ignored until then */
+	unsigned long refused;          /* refusals not yet logged */
+	long long refused_log_ms;       /* when refusals were last logged */
+};
+
+/* Prints the usage summary to f. */
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: syncd [-fv] (--root DIR | -c FILE) [--port N] [--bind ADDR]\n"
+	    "             [--max-connections N] [--rpcbind-check SEC]\n"
+	    "  -f, --foreground        stay in the foreground, log to stderr\n"
+	    "      --root DIR          export DIR read-write as \"default\"\n"
+	    "  -c, --config FILE       read the exports from FILE\n"
+	    "      --port N            TCP port (default 0: any free port)\n"
+	    "      --bind ADDR         IPv4 address to listen on (default 0.0.0.0)\n"
+	    "      --max-connections N clients served at once (default 64)\n"
+	    "      --rpcbind-check SEC re-check the rpcbind registration every SEC\n"
+	    "                          seconds (default 10, 0 disables)\n"
+	    "  -v, --verbose           log debug messages\n"
+	    "  -h, --help              show this help\n"
+	    "  -V, --version           show the version\n");
+}
+
+/*
+ * Parses s as a decimal number in [min, max] into *out.  Returns 0, or -1
+ * (logged, naming the option opt) if it is not one.
+ */
+static int
+parse_number(const char *opt, const char *s, unsigned long min,
+    unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 ||
+	    v < min || v > max) {
+		log_err("%s: '%s' is not a number from %lu to %lu", opt, s, min,
+		    max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * Fills o from the command line.  Returns RUN to go on, or the exit status:
+ * EX_OK after --help/--version, EX_USAGE (logged) for bad usage.
+ */
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	enum { O_ROOT = 256, O_PORT, O_BIND, O_MAXCONN, O_CHECK };
+	static const struct option longopts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "root", required_argument, NULL, O_ROOT },
+		{ "config", required_argument, NULL, 'c' },
+		{ "port", required_argument, NULL, O_PORT },
+		{ "bind", required_argument, NULL, O_BIND },
+		{ "max-connections", required_argument, NULL, O_MAXCONN },
+		{ "rpcbind-check", required_argument, NULL, O_CHECK },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	memset(o, 0, sizeof *o);
+	o->bind.s_addr = htonl(INADDR_ANY);
+	o->max_conn = 64;
+	o->check_secs = 10;
+	while ((ch = getopt_long(argc, argv, "fc:vhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			o->foreground = 1;
+			break;
+		case O_ROOT:
+			o->root = optarg;
+			break;
+		case 'c':
+			o->config = optarg;
+			break;
+		case O_PORT:
+			if (parse_number("--port", optarg, 0, 65535, &o->port) != 0)
+				goto usage;
+			break;
+		case O_BIND:
+			if (inet_pton(AF_INET, optarg, &o->bind) != 1) {
+				log_err("--bind: '%s' is not an IPv4 address", optarg);
+				goto usage;
+			}
+			break;
+		case O_MAXCONN:
+			if (parse_number("--max-connections", optarg, 1, 65536,
+			    &o->max_conn) != 0)
+				goto usage;
+			break;
+		case O_CHECK:
+			if (parse_number("--rpcbind-check", optarg, 0, 86400,
+			    &o->check_secs) != 0)
+				goto usage;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EX_OK;
+		case 'V':
+			printf("syncd %s\n", SYNCD_VERSION);
+			return EX_OK;
+		default:
+			goto usage;     /* getopt has said what is wrong */
+		}
+	}
+	if (optind < argc) {
+		log_err("unexpected argument '%s'", argv[optind]);
+		goto usage;
+	}
+	if ((o->root == NULL) == (o->config == NULL)) {
+		log_err("exactly one of --root and --config is required");
+		goto usage;
+	}
+	return RUN;
+usage:
+	fprintf(stderr, "Try 'syncd --help' for more information.\n");
+	return EX_USAGE;
+}
+
+/*
+ * Makes cfg a configuration with one read-write export "default" at the
+ * canonical form of dir.  Returns 0, or EX_CONFIG / EX_OSERR (logged).
+ */
+static int
+config_from_root(const char *dir, struct config *cfg)
+{
+	struct export *e;
+	char *real;
+
+	real = realpath(dir, NULL);
+	if (real == NULL) {
+		log_err("--root %s: %s", dir, strerror(errno));
+		return EX_CONFIG;
+	}
+	e = calloc(1, sizeof *e);
+	if (e == NULL || (e->name = strdup("default")) == NULL) {
+		log_err("out of memory");
+		free(e);
+		free(real);
+		return EX_OSERR;
+	}
+	e->path = real;
+	e->root_fd = -1;
+	cfg->exports = e;
+	cfg->nexports = 1;
+	return 0;
+}
+
+/*
+ * Loads the exports named by the options into cfg.  Returns 0, or an exit
+ * status (logged).
+ */
+static int
+load_config(const struct options *o, struct config *cfg)
+{
+	char err[512];
+
+	if (o->root != NULL)
+		return config_from_root(o->root, cfg);
+	if (config_load(o->config, cfg, err, sizeof err) != 0) {
+		log_err("%s", err);
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
+/*
+ * Opens the root of every export (O_PATH|O_DIRECTORY) so that every later
+ * access starts from that fd.  Returns 0, or EX_CONFIG naming the export
+ * whose directory is missing or not a directory.
+ */
+static int
+open_exports(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->nexports; i++) {
+		struct export *e = &cfg->exports[i];
+
+		e->root_fd = open(e->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (e->root_fd < 0) {
+			log_err("export '%s': cannot open directory %s: %s",
+			    e->name, e->path, strerror(errno));
+			return EX_CONFIG;
+		}
+	}
+	return 0;
+}
+
+/* Removes the temp files a crash may have left in every export. */
+static void
+sweep_exports(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->nexports; i++) {
+		const struct export *e = &cfg->exports[i];
+		int n = export_sweep_temps(e);
+
+		if (n > 0)
+			log_info("export '%s': removed %d stale temp file%s",
+			    e->name, n, n == 1 ? "" : "s");
+		else if (n < 0)
+			log_warn("export '%s': could not remove all stale temp "
+			    "files", e->name);
+	}
+}
+
+/* Raises the soft open-file limit to the hard one (staging holds many fds). */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		log_warn("getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return;
+	}
+	if (rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warn("setrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+}
+
+/*
+ * Blocks TERM, INT and HUP in this (still the only) thread, so that every
+ * thread created later inherits the mask, and opens sv->sfd to read them;
+ * ignores SIGPIPE so that a vanished client is an EPIPE, not a death.
+ * Returns 0, or EX_OSERR (logged).
+ */
+static int
+setup_signals(struct server *sv)
+{
+	struct sigaction sa;
+	sigset_t set;
+	int err;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	err = pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (err != 0) {
+		log_err("pthread_sigmask: %s", strerror(err));
+		return EX_OSERR;
+	}
+	sv->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sv->sfd < 0) {
+		log_err("signalfd: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGPIPE, &sa, NULL) != 0) {
+		log_err("sigaction(SIGPIPE): %s", strerror(errno));
+		return EX_OSERR;
+	}
+	return 0;
+}
+
+/*
+ * Opens the non-blocking TCP listener on --bind:--port and stores its real
+ * address (the port the kernel chose for --port 0) in sv->addr.  Returns 0,
+ * or EX_OSERR (logged).
+ */
+static int
+open_listener(struct server *sv)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof sv->addr;
+	char ip[INET_ADDRSTRLEN];
+	int one = 1;
+
+	inet_ntop(AF_INET, &sv->opt.bind, ip, sizeof ip);
+	sv->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (sv->lfd < 0) {
+		log_err("socket: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	if (setsockopt(sv->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) {
+		log_err("setsockopt(SO_REUSEADDR): %s", strerror(errno));
+		return EX_OSERR;
+	}
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)sv->opt.port);
+	sin.sin_addr = sv->opt.bind;
+	if (bind(sv->lfd, (struct sockaddr *)&sin, sizeof sin) != 0) {
+		log_err("cannot bind %s:%lu: %s", ip, sv->opt.port, strerror(errno));
+		return EX_OSERR;
+	}
+	if (listen(sv->lfd, LISTEN_BACKLOG) != 0) {
+		log_err("listen: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	if (getsockname(sv->lfd, (struct sockaddr *)&sv->addr, &len) != 0) {
+		log_err("getsockname: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	return 0;
+}
+
+/*
+ * Describes the last rpcbind client error in buf (n bytes); "refused" when
+ * rpcbind answered but said no (rpc_createerr was reset before the call).
+ */
+static void
+rpc_error(char *buf, size_t n)
+{
+	enum clnt_stat st = rpc_createerr.cf_stat;
+	int err = rpc_createerr.cf_error.re_errno;
+
+	if (st == RPC_SUCCESS)
+		snprintf(buf, n, "refused (is the program registered by another "
+		    "user or daemon?)");
+	else if (st == RPC_SYSTEMERROR && err != 0)
+		snprintf(buf, n, "%s: %s", clnt_sperrno(st), strerror(err));
+	else
+		snprintf(buf, n, "%s", clnt_sperrno(st));
+}
+
+/*
+ * Registers SYNC_PROG version 1 over TCP at the listener's address, the way
+ * svc_reg would.  Returns 0, or -1 with the reason in why (n bytes).
+ */
+static int
+rpcbind_set(struct server *sv, char *why, size_t n)
+{
+	struct netbuf nb = {
+		.maxlen = sizeof sv->addr,
+		.len = sizeof sv->addr,
+		.buf = &sv->addr,
+	};
+
+	rpc_createerr.cf_stat = RPC_SUCCESS;
+	if (rpcb_set(SYNC_PROG, SYNC_V1, sv->nconf, &nb))
+		return 0;
+	rpc_error(why, n);
+	return -1;
+}
+
+/*
+ * Asks the rpcbind on 127.0.0.1 (over TCP, so that it answers for netid
+ * "tcp") where SYNC_PROG version 1 is, with RPCBPROC_GETVERSADDR.  On
+ * REG_UNREACHABLE, why (n bytes) says what failed.
+ *
+ * Not rpcb_getaddr(): in libtirpc 1.3.3 it caches rpcbind's address, and
+ * the first lookup after rpcbind went away frees that cache entry's
+ * universal address twice (delete_cache() then destroy_addr() in
+ * rpcb_clnt.c), which aborts the daemon.  A handle of our own has no cache.
+ */
+static enum reg_state
+rpcbind_lookup(struct server *sv, char *why, size_t n)
+{
+	struct sockaddr_in rb = { .sin_family = AF_INET, .sin_port = htons(111) };
+	struct netbuf rbaddr = { .maxlen = sizeof rb, .len = sizeof rb, .buf = &rb };
+	struct timeval tmo = { .tv_sec = RPCBIND_TIMEOUT_S, .tv_usec = 0 };
+	char netid[] = "tcp", empty[] = "";
+	RPCB parms = { SYNC_PROG, SYNC_V1, netid, empty, empty };
+	enum reg_state st = REG_UNREACHABLE;
+	enum clnt_stat cs;
+	struct netbuf *addr;
+	char *uaddr = NULL;
+	CLIENT *cl;
+
+	rb.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	rpc_createerr.cf_stat = RPC_SUCCESS;
+	cl = clnt_tli_create(RPC_ANYFD, sv->nconf, &rbaddr, RPCBPROG, RPCBVERS4,
+	    0, 0);
+	if (cl == NULL) {
+		rpc_error(why, n);
+		return REG_UNREACHABLE;
+	}
+	cs = clnt_call(cl, RPCBPROC_GETVERSADDR, (xdrproc_t)xdr_rpcb,
+	    (caddr_t)&parms, (xdrproc_t)xdr_wrapstring, (caddr_t)&uaddr, tmo);
+	if (cs != RPC_SUCCESS) {
+		snprintf(why, n, "%s", clnt_sperrno(cs));
+	} else if (uaddr == NULL || uaddr[0] == '\0') {
+		st = REG_MISSING;
+	} else {
+		/* A wildcard registration comes back as the address we asked. */
+		st = REG_OTHER;
+		addr = uaddr2taddr(sv->nconf, uaddr);
+		if (addr != NULL) {
+			const struct sockaddr_in *sin = addr->buf;
+
+			if (addr->len >= sizeof *sin && sin->sin_family == AF_INET &&
+			    sin->sin_port == sv->addr.sin_port)
+				st = REG_OURS;
+			free(addr->buf);
+			free(addr);
+		}
+	}
+	xdr_free((xdrproc_t)xdr_wrapstring, (char *)&uaddr);
+	clnt_destroy(cl);
+	return st;
+}
+
+/*
+ * First registration: drops whatever a previous instance left (a crashed
+ * daemon's entry points at a dead port), then registers.  Returns 0, or
+ * EX_UNAVAILABLE (logged).
+ */
+static int
+register_at_start(struct server *sv)
+{
+	char why[256];
+
+	sv->nconf = getnetconfigent("tcp");
+	if (sv->nconf == NULL) {
+		log_err("cannot register with rpcbind: no \"tcp\" entry in "
+		    "/etc/netconfig");
+		return EX_UNAVAILABLE;
+	}
+	rpcb_unset(SYNC_PROG, SYNC_V1, sv->nconf);
+	if (rpcbind_set(sv, why, sizeof why) != 0) {
+		log_err("cannot register with rpcbind: %s", why);
+		return EX_UNAVAILABLE;
+	}
+	sv->last_check = REG_OURS;
+	return 0;
+}
+
+/*
+ * SIGHUP: makes sure rpcbind points at us now, replacing another entry for
+ * our program if there is one (the admin asked for it).  Logs the outcome.
+ */
+static void
+reregister(struct server *sv)
+{
+	char why[256];
+	enum reg_state st = rpcbind_lookup(sv, why, sizeof why);
+
+	if (st == REG_OURS) {
+		log_info("SIGHUP: registration with rpcbind is current");
+		return;
+	}
+	if (st == REG_OTHER)
+		rpcb_unset(SYNC_PROG, SYNC_V1, sv->nconf);
+	if (rpcbind_set(sv, why, sizeof why) == 0) {
+		log_info("SIGHUP: registered with rpcbind");
+		sv->last_check = REG_OURS;
+	} else {
+		log_warn("SIGHUP: cannot register with rpcbind: %s", why);
+	}
+}
+
+/*
+ * Periodic check: registers again if rpcbind lost our entry (it was
+ * restarted).  Another daemon's entry is left alone, only reported.  Each
+ * problem is logged when it starts, not at every check.
+ */
+static void
+rpcbind_check(struct server *sv)
+{
+	char why[256];
+	enum reg_state st = rpcbind_lookup(sv, why, sizeof why);
+
+	switch (st) {
+	case REG_OURS:
+		break;
+	case REG_OTHER:
+		if (sv->last_check != REG_OTHER)
+			log_warn("rpcbind lists another address for syncd; not "
+			    "replacing it (send SIGHUP to take over)");
+		break;
+	case REG_MISSING:
+		if (rpcbind_set(sv, why, sizeof why) == 0) {
+			log_info("re-registered with rpcbind");
+			st = REG_OURS;
+		} else if (sv->last_check != REG_MISSING) {
+			log_warn("cannot re-register with rpcbind: %s", why);
+		}
+		break;
+	case REG_UNREACHABLE:
+		if (sv->last_check != REG_UNREACHABLE)
+			log_warn("cannot reach rpcbind: %s", why);
+		break;
+	}
+	sv->last_check = st;
+}
+
+/*
+ * Detaches from the terminal unless --foreground (before any thread exists:
+ * fork keeps only the calling thread); from then on messages go to syslog.
+ * Returns 0, or EX_OSERR (logged).
+ */
+static int
+detach(const struct options *o)
+{
+	if (o->foreground)
+		return 0;
+	if (daemon(0, 0) != 0) {
+		log_err("daemon: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	log_init("syncd", 1);
+	return 0;
+}
+
+/* Logs the one startup line: where syncd listens and what it exports. */
+static void
+log_listening(const struct server *sv)
+{
+	char ip[INET_ADDRSTRLEN];
+	char *list = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	inet_ntop(AF_INET, &sv->addr.sin_addr, ip, sizeof ip);
+	f = open_memstream(&list, &len);
+	if (f != NULL) {
+		for (size_t i = 0; i < sv->cfg.nexports; i++) {
+			const struct export *e = &sv->cfg.exports[i];
+
+			fprintf(f, "%s%s=%s (%s)", i > 0 ? ", " : "", e->name,
+			    e->path, e->read_only ? "ro" : "rw");
+		}
+		fclose(f);
+	}
+	log_info("listening on %s:%u, exports: %s", ip, ntohs(sv->addr.sin_port),
+	    list != NULL ? list : "?");
+	free(list);
+}
+
+/* Returns the monotonic clock in milliseconds. */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Notes that a connection was refused because of the cap, logging at most
+ * once a second how many were refused since the last message.
+ */
+static void
+note_refusal(struct server *sv)
+{
+	long long now = now_ms();
+
+	sv->refused++;
+	if (now - sv->refused_log_ms < 1000)
+		return;
+	log_warn("refused %lu connection%s: %lu clients already connected",
+	    sv->refused, sv->refused == 1 ? "" : "s", sv->opt.max_conn);
+	sv->refused = 0;
+	sv->refused_log_ms = now;
+}
+
+/*
+ * Accepts the connections waiting on the listener (up to ACCEPT_BURST) and
+ * starts a thread for each, or closes it at once when the cap is reached.
+ * Out of file descriptors, the listener is ignored for a moment instead of
+ * spinning on it.
+ */
+static void
+accept_ready(struct server *sv)
+{
+	for (int i = 0; i < ACCEPT_BURST; i++) {
+		struct sockaddr_in sin;
+		socklen_t len = sizeof sin;
+		char ip[INET_ADDRSTRLEN], peer[64];
+		int one = 1, fd;
+
+		fd = accept4(sv->lfd, (struct sockaddr *)&sin, &len, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				log_warn("accept: %s; pausing for %d ms",
+				    strerror(errno), ACCEPT_BACKOFF_MS);
+				sv->listen_resume_ms = now_ms() + ACCEPT_BACKOFF_MS;
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED) {
+				log_warn("accept: %s", strerror(errno));
+			}
+			return;
+		}
+		if (conn_count() >= sv->opt.max_conn) {
+			close(fd);
+			note_refusal(sv);
+			continue;
+		}
+		if (len < sizeof sin || sin.sin_family != AF_INET ||
+		    inet_ntop(AF_INET, &sin.sin_addr, ip, sizeof ip) == NULL)
+			snprintf(peer, sizeof peer, "?");
+		else
+			snprintf(peer, sizeof peer, "%s:%u", ip, ntohs(sin.sin_port));
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+			log_debug("%s: TCP_NODELAY: %s", peer, strerror(errno));
+		conn_start(fd, peer, &sv->cfg);   /* closes fd on failure */
+	}
+}
+
+/*
+ * Reads the pending signals.  SIGHUP re-registers with rpcbind.  Returns 1
+ * if SIGTERM or SIGINT asks syncd to stop, else 0.
+ */
+static int
+handle_signals(struct server *sv)
+{
+	struct signalfd_siginfo si;
+	int stop = 0;
+
+	while (read(sv->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGHUP) {
+			reregister(sv);
+		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			log_info("received %s", si.ssi_signo == SIGTERM ?
+			    "SIGTERM" : "SIGINT");
+			stop = 1;
+		}
+	}
+	return stop;
+}
+
+/*
+ * The main loop: waits for connections, signals and the next rpcbind
+ * check.  Returns EX_OK when asked to stop, EX_OSERR if poll fails.
+ */
+static int
+serve(struct server *sv)
+{
+	long long period = (long long)sv->opt.check_secs * 1000;
+	long long next_check = now_ms() + period;
+
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = sv->sfd, .events = POLLIN },
+			{ .fd = sv->lfd, .events = POLLIN },
+		};
+		long long now = now_ms(), wait = -1;
+		int paused = now < sv->listen_resume_ms, n;
+
+		if (period > 0)
+			wait = next_check > now ? next_check - now : 0;
+		if (paused && (wait < 0 || sv->listen_resume_ms - now < wait))
+			wait = sv->listen_resume_ms - now;
+		n = poll(pfd, paused ? 1 : 2, (int)wait);
+		if (n < 0 && errno != EINTR) {
+			log_err("poll: %s", strerror(errno));
+			return EX_OSERR;
+		}
+		if (n > 0 && (pfd[0].revents & POLLIN) && handle_signals(sv))
+			return EX_OK;
+		if (n > 0 && !paused && (pfd[1].revents & POLLIN))
+			accept_ready(sv);
+		if (period > 0 && now_ms() >= next_check) {
+			rpcbind_check(sv);
+			next_check = now_ms() + period;
+		}
+	}
+}
+
+/*
+ * Releases what the main thread holds.  The configuration is kept while
+ * connection threads may still use it: the process is about to exit anyway.
+ */
+static void
+server_cleanup(struct server *sv)
+{
+	if (sv->lfd >= 0)
+		close(sv->lfd);
+	if (sv->sfd >= 0)
+		close(sv->sfd);
+	if (sv->nconf != NULL)
+		freenetconfigent(sv->nconf);
+	if (conn_count() == 0)
+		config_free(&sv->cfg);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct server sv;
+	int rc, registered = 0;
+
+	memset(&sv, 0, sizeof sv);
+	sv.lfd = -1;
+	sv.sfd = -1;
+	log_init("syncd", 0);
+	rc = parse_options(argc, argv, &sv.opt);
+	if (rc != RUN)
+		return rc;
+	if (sv.opt.verbose)
+		log_set_level(LOG_DEBUG);
+
+	if ((rc = load_config(&sv.opt, &sv.cfg)) != 0)
+		goto out;
+	if ((rc = open_exports(&sv.cfg)) != 0)
+		goto out;
+	sweep_exports(&sv.cfg);
+	raise_nofile();
+	if ((rc = setup_signals(&sv)) != 0)
+		goto out;
+	if ((rc = open_listener(&sv)) != 0)
+		goto out;
+	if ((rc = register_at_start(&sv)) != 0)
+		goto out;
+	registered = 1;
+	if ((rc = detach(&sv.opt)) != 0)
+		goto out;
+	log_listening(&sv);
+	rc = serve(&sv);
+out:
+	if (registered) {
+		rpcb_unset(SYNC_PROG, SYNC_V1, sv.nconf);
+		log_info("exiting");
+	}
+	server_cleanup(&sv);
+	return rc;
+}

@@ -1,0 +1,131 @@
+/*
+ * session.c -- per-connection state: the selected export and the outcome of
+ * the batched calls since the last BARRIER.
+ *
+ * Why it exists: batched calls never get a reply, so the only way a client
+ * learns that call number i failed is the failure list that BARRIER returns.
+ * This file keeps that list, bounded (SYNC_FAIL_MAX itemised, every failure
+ * counted), and hands it over to the BARRIER reply without copying.  A
+ * session belongs to one connection thread, so nothing here locks.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "ops.h"
+#include "session.h"
+#include "status.h"
+
+#define SESSION_LOG_PATH 128    /* bytes of a failed path shown in the log */
+
+/*
+ * Writes a printable rendering of the len bytes at p into out (n bytes, at
+ * least 4): unprintable bytes become '?', a cut is marked with "...".
+ */
+static void
+printable(char *out, size_t n, const char *p, size_t len)
+{
+	size_t i, room = n - 4;
+
+	for (i = 0; i < len && i < room; i++)
+		out[i] = isprint((unsigned char)p[i]) ? p[i] : '?';
+	if (i < len)
+		memcpy(out + i, "...", 3), i += 3;
+	out[i] = '\0';
+}
+
+/* Frees the paths of the itemised failures and forgets them. */
+static void
+failures_clear(struct session *s)
+{
+	for (unsigned int i = 0; i < s->nfailures; i++)
+		free(s->failures[i].path.sync_path_val);
+	memset(s->failures, 0, sizeof s->failures);
+	s->nfailures = 0;
+}
+
+void
+session_init(struct session *s, const char *peer)
+{
+	memset(s, 0, sizeof *s);
+	strncpy(s->peer, peer != NULL ? peer : "?", sizeof s->peer - 1);
+}
+
+void
+session_fail(struct session *s, unsigned int index, const char *path,
+    size_t pathlen, sync_status st)
+{
+	char shown[SESSION_LOG_PATH + 4];
+	sync_failure *f;
+	char *copy = NULL;
+
+	if (path == NULL)
+		pathlen = 0;
+	if (pathlen > SYNC_PATH_MAX)
+		pathlen = SYNC_PATH_MAX;
+	printable(shown, sizeof shown, path, pathlen);
+	log_debug("%s: batched call %u ('%s') failed: %s", s->peer, index, shown,
+	    status_name(st));
+
+	if (s->batch_failed < ~0u)
+		s->batch_failed++;
+	if (s->nfailures >= SYNC_FAIL_MAX)
+		return;
+	if (pathlen > 0) {
+		copy = malloc(pathlen);
+		if (copy == NULL) {
+			log_err("%s: out of memory recording a failure", s->peer);
+			pathlen = 0;    /* still report the index and status */
+		} else {
+			memcpy(copy, path, pathlen);
+		}
+	}
+	f = &s->failures[s->nfailures++];
+	f->index = index;
+	f->path.sync_path_len = (u_int)pathlen;
+	f->path.sync_path_val = copy;
+	f->status = st;
+}
+
+void
+session_take_barrier(struct session *s, barrier_ok *r)
+{
+	memset(r, 0, sizeof *r);
+	r->done = s->batch_index;
+	r->failed = s->batch_failed;
+	if (s->nfailures > 0) {
+		r->failures.failures_val = malloc(s->nfailures * sizeof(sync_failure));
+		if (r->failures.failures_val == NULL) {
+			/* The counts still tell the client that calls failed. */
+			log_err("%s: out of memory building a BARRIER reply", s->peer);
+			failures_clear(s);
+		} else {
+			memcpy(r->failures.failures_val, s->failures,
+			    s->nfailures * sizeof(sync_failure));
+			r->failures.failures_len = s->nfailures;
+			/* The paths now belong to r: forget them without freeing. */
+			memset(s->failures, 0, sizeof s->failures);
+			s->nfailures = 0;
+		}
+	}
+	s->batch_index = 0;
+	s->batch_failed = 0;
+}
+
+void
+session_end(struct session *s)
+{
+	if (s->staging != NULL) {
+		staging_flush(s);
+		staging_free(s);
+		s->staging = NULL;
+	}
+	if (s->batch_failed > 0)
+		log_debug("%s: %u batched calls failed with no BARRIER to report "
+		    "them", s->peer, s->batch_failed);
+	failures_clear(s);
+	s->batch_index = 0;
+	s->batch_failed = 0;
+	s->export = NULL;
+}

@@ -1,0 +1,647 @@
+/*
+ * staging.c -- CREATE, WRITE, COMMIT, ABORT: where a file becomes visible.
+ *
+ * Why it exists: a client's file must appear under its final name complete
+ * or not at all, even if the connection drops or the machine crashes halfway.
+ * So data goes to a temp file (PATH_TEMP_PREFIX + random suffix) beside the
+ * final name, and only a renameat() over the final name publishes it.
+ *
+ * Durability is bought in groups: COMMIT only queues the closed temp; the
+ * queue is flushed (staging_flush) by BARRIER, by procedures that depend on
+ * earlier renames, when it grows large, and at session end.  A flush is one
+ * syncfs() per filesystem, the renames, and one more syncfs(); if the first
+ * syncfs fails, nothing of the group is renamed and every temp is removed.
+ *
+ * Descriptors: each open write holds its temp fd; parent directories are
+ * O_PATH fds shared (by inode) between writes and queued commits, and the
+ * number of distinct ones is bounded by flushing early.  For each filesystem
+ * touched, one O_RDONLY directory fd is kept for the whole session: syncfs()
+ * reports writeback errors that happened since that fd was opened, so it is
+ * opened at the first CREATE on that filesystem, before any data is written.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "confine.h"
+#include "log.h"
+#include "ops.h"
+#include "status.h"
+
+#define STAGING_OPEN_MAX    64              /* open writes per session */
+#define STAGING_QUEUE_FILES 1024            /* flush at this many commits ... */
+#define STAGING_QUEUE_BYTES (64ULL << 20)   /* ... or this many bytes ... */
+#define STAGING_DIRS_MAX    256             /* ... or this many parent fds */
+#define STAGING_OFFSET_MAX  (1ULL << 62)    /* largest file we accept */
+#define STAGING_TEMP_TRIES  8               /* EEXIST on a random name */
+#define NSEC_PER_SEC        1000000000U
+
+/* A parent directory, shared by every write and commit inside it. */
+struct sdir {
+	int          fd;        /* O_PATH|O_DIRECTORY, from confine_parent */
+	dev_t        dev;
+	ino_t        ino;
+	unsigned int refs;
+	struct sdir *next;
+};
+
+/* One filesystem that holds staged data; its fd is what syncfs() needs. */
+struct sdev {
+	dev_t        dev;
+	int          fd;        /* O_RDONLY directory fd, opened before any write */
+	struct sdev *next;
+};
+
+/* An open write: CREATE done, COMMIT or ABORT not yet. */
+struct wfile {
+	sync_handle  handle;
+	struct sdir *dir;
+	int          fd;        /* the temp file, O_WRONLY */
+	int          failed;    /* a WRITE failed: COMMIT must fail */
+	char         tmp[CONFINE_TEMP_BUF];
+	char        *path;      /* final path as CREATE named it */
+	const char  *leaf;      /* final name, inside path */
+};
+
+/* A committed temp waiting for the group rename. */
+struct pending {
+	struct sdir *dir;
+	char         tmp[CONFINE_TEMP_BUF];
+	char        *path;      /* for failure reports */
+	const char  *leaf;
+	unsigned int index;     /* the COMMIT's position in its batch */
+	int          renamed;
+};
+
+struct staging {
+	struct wfile    open[STAGING_OPEN_MAX];
+	size_t          nopen;
+	struct pending *queue;
+	size_t          nqueue, qcap;
+	uint64_t        qbytes;
+	struct sdir    *dirs;
+	size_t          ndirs;
+	struct sdev    *devs;
+};
+
+/* Returns s's staging state, creating it on first use; NULL if out of memory. */
+static struct staging *
+staging_get(struct session *s)
+{
+	if (s->staging == NULL && (s->staging = calloc(1, sizeof *s->staging)) == NULL)
+		log_err("%s: staging: out of memory", s->peer);
+	return s->staging;
+}
+
+/* Returns the open write named handle, or NULL. */
+static struct wfile *
+wfile_find(struct staging *st, sync_handle handle)
+{
+	for (size_t i = 0; i < st->nopen; i++)
+		if (st->open[i].handle == handle)
+			return &st->open[i];
+	return NULL;
+}
+
+/*
+ * Takes ownership of the directory fd pfd and returns the shared sdir for
+ * that inode (pfd is closed if one exists already).  Returns NULL with errno
+ * on failure, pfd closed.
+ */
+static struct sdir *
+sdir_get(struct staging *st, int pfd)
+{
+	struct stat sb;
+	struct sdir *d;
+	int saved;
+
+	if (fstat(pfd, &sb) != 0)
+		goto fail;
+	for (d = st->dirs; d != NULL; d = d->next) {
+		if (d->dev == sb.st_dev && d->ino == sb.st_ino) {
+			close(pfd);
+			d->refs++;
+			return d;
+		}
+	}
+	if ((d = calloc(1, sizeof *d)) == NULL)
+		goto fail;
+	d->fd = pfd;
+	d->dev = sb.st_dev;
+	d->ino = sb.st_ino;
+	d->refs = 1;
+	d->next = st->dirs;
+	st->dirs = d;
+	st->ndirs++;
+	return d;
+fail:
+	saved = errno;
+	close(pfd);
+	errno = saved;
+	return NULL;
+}
+
+/* Drops one reference to d; the last one closes and frees it. */
+static void
+sdir_put(struct staging *st, struct sdir *d)
+{
+	struct sdir **pp;
+
+	if (--d->refs != 0)
+		return;
+	for (pp = &st->dirs; *pp != d; pp = &(*pp)->next)
+		;
+	*pp = d->next;
+	st->ndirs--;
+	close(d->fd);
+	free(d);
+}
+
+/*
+ * Makes sure a syncfs() fd exists for the filesystem of d.  Returns 0, or -1
+ * with errno.
+ */
+static int
+sdev_ensure(struct staging *st, const struct sdir *d)
+{
+	struct sdev *v;
+	int fd;
+
+	for (v = st->devs; v != NULL; v = v->next)
+		if (v->dev == d->dev)
+			return 0;
+	/* syncfs() refuses O_PATH fds; reopening needs read access (syncd runs as root). */
+	if ((fd = openat(d->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	if ((v = calloc(1, sizeof *v)) == NULL) {
+		close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	v->dev = d->dev;
+	v->fd = fd;
+	v->next = st->devs;
+	st->devs = v;
+	return 0;
+}
+
+/* syncfs() on every filesystem with staged data.  Returns 0 or an errno. */
+static int
+sync_all(struct staging *st)
+{
+	int err = 0;
+
+	for (struct sdev *v = st->devs; v != NULL; v = v->next) {
+		if (syncfs(v->fd) != 0) {
+			err = errno;
+			log_err("syncfs: %s", strerror(err));
+		}
+	}
+	return err;
+}
+
+/* Removes the temp tmp in d, logging any failure but a missing file. */
+static void
+temp_unlink(const struct sdir *d, const char *tmp)
+{
+	if (unlinkat(d->fd, tmp, 0) != 0 && errno != ENOENT)
+		log_err("unlink temp %s: %s", tmp, strerror(errno));
+}
+
+/*
+ * Ends the open write w: closes its temp, removes the temp when unlink_tmp
+ * is set, releases what it holds and takes it out of the table (the last
+ * entry moves into its slot).
+ */
+static void
+wfile_drop(struct staging *st, struct wfile *w, int unlink_tmp)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	if (unlink_tmp)
+		temp_unlink(w->dir, w->tmp);
+	sdir_put(st, w->dir);
+	free(w->path);
+	*w = st->open[--st->nopen];
+	memset(&st->open[st->nopen], 0, sizeof st->open[st->nopen]);
+}
+
+/*
+ * Opens the parent of path, shares it, and creates a fresh temp in it.
+ * Fills w (handle, dir, fd, tmp, path, leaf).  Returns 0, or -1 with errno
+ * and nothing held.
+ */
+static int
+temp_create(struct session *s, struct staging *st, const char *path, struct wfile *w)
+{
+	struct stat sb;
+	const char *leaf;
+	int pfd, saved;
+
+	if ((pfd = confine_parent(s->export->root_fd, path, &leaf)) < 0)
+		return -1;
+	/* Not a guard (the rename decides), just an early answer before any data is sent. */
+	if (fstatat(pfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode)) {
+		close(pfd);
+		errno = EISDIR;
+		return -1;
+	}
+	if ((w->dir = sdir_get(st, pfd)) == NULL)
+		return -1;
+	if (sdev_ensure(st, w->dir) != 0)
+		goto fail;
+	if ((w->path = strdup(path)) == NULL)
+		goto fail;
+	w->leaf = w->path + (leaf - path);
+	for (int i = 0; i < STAGING_TEMP_TRIES; i++) {
+		if (confine_temp_name(w->tmp) != 0)
+			goto fail;
+		w->fd = openat(w->dir->fd, w->tmp,
+		    O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0600);
+		if (w->fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (w->fd < 0)
+		goto fail;
+	return 0;
+fail:
+	saved = errno;
+	free(w->path);
+	w->path = NULL;
+	sdir_put(st, w->dir);
+	w->dir = NULL;
+	errno = saved;
+	return -1;
+}
+
+/*
+ * CREATE: opens a fresh temp beside the checked path under handle.  Returns
+ * INVAL for a duplicate handle or the export root, TOOMANY past
+ * STAGING_OPEN_MAX open writes, ISDIR if the final name is a directory.
+ */
+sync_status
+op_create(struct session *s, const create_args *a)
+{
+	char path[PATH_BUF];
+	struct staging *st;
+	struct wfile w;
+	sync_status rc;
+	int retried = 0;
+
+	if ((rc = confine_path(&a->path, path)) != SYNC_OK)
+		goto out;
+	if (path[0] == '\0') {
+		rc = SYNC_ERR_INVAL;        /* the export root is not a file */
+		goto out;
+	}
+	if ((st = staging_get(s)) == NULL) {
+		rc = SYNC_ERR_SERVERFAULT;
+		goto out;
+	}
+	if (wfile_find(st, a->handle) != NULL) {
+		rc = SYNC_ERR_INVAL;
+		goto out;
+	}
+	if (st->nopen >= STAGING_OPEN_MAX) {
+		rc = SYNC_ERR_TOOMANY;
+		goto out;
+	}
+again:
+	memset(&w, 0, sizeof w);
+	w.handle = a->handle;
+	w.fd = -1;
+	if (temp_create(s, st, path, &w) != 0) {
+		/* Queued commits hold directory fds: publish them and try once more. */
+		if ((errno == EMFILE || errno == ENFILE) && st->nqueue != 0 && !retried) {
+			retried = 1;
+			staging_flush(s);
+			goto again;
+		}
+		rc = status_from_errno(errno);
+		log_debug("%s: create %s: %s", s->peer, path, strerror(errno));
+		goto out;
+	}
+	st->open[st->nopen++] = w;
+	rc = SYNC_OK;
+out:
+	return rc;
+}
+
+/*
+ * WRITE: pwrite()s all of the data at the offset.  Any failure, including an
+ * offset past STAGING_OFFSET_MAX, marks the handle failed (its COMMIT fails).
+ */
+sync_status
+op_write(struct session *s, const write_args *a)
+{
+	struct wfile *w;
+	const char *p = a->data.data_val;
+	uint64_t off = a->offset;
+	size_t left = a->data.data_len;
+	sync_status rc;
+
+	if (s->staging == NULL || (w = wfile_find(s->staging, a->handle)) == NULL ||
+	    w->failed) {
+		rc = SYNC_ERR_BADHANDLE;
+		goto out;
+	}
+	if (off > STAGING_OFFSET_MAX || left > STAGING_OFFSET_MAX - off ||
+	    (left != 0 && p == NULL)) {
+		rc = SYNC_ERR_INVAL;
+		goto fail;
+	}
+	while (left > 0) {
+		ssize_t n = pwrite(w->fd, p, left, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			rc = status_from_errno(errno);
+			log_debug("%s: write %s: %s", s->peer, w->path, strerror(errno));
+			goto fail;
+		}
+		p += n;
+		off += (uint64_t)n;
+		left -= (size_t)n;
+	}
+	rc = SYNC_OK;
+	goto out;
+fail:
+	w->failed = 1;
+out:
+	return rc;
+}
+
+/*
+ * Moves the closed temp of w into the commit queue under batch index index
+ * and takes w out of the open table.  Returns 0, or -1 (out of memory) with
+ * w untouched.
+ */
+static int
+queue_push(struct staging *st, struct wfile *w, unsigned int index, uint64_t size)
+{
+	struct pending *p;
+
+	if (st->nqueue == st->qcap) {
+		size_t ncap = st->qcap != 0 ? st->qcap * 2 : 64;
+
+		if ((p = reallocarray(st->queue, ncap, sizeof *p)) == NULL)
+			return -1;
+		st->queue = p;
+		st->qcap = ncap;
+	}
+	p = &st->queue[st->nqueue++];
+	memset(p, 0, sizeof *p);
+	p->dir = w->dir;
+	memcpy(p->tmp, w->tmp, sizeof p->tmp);
+	p->path = w->path;
+	p->leaf = w->leaf;
+	p->index = index;
+	st->qbytes += size;
+	/* Ownership of dir and path moved to the queue. */
+	*w = st->open[--st->nopen];
+	memset(&st->open[st->nopen], 0, sizeof st->open[st->nopen]);
+	return 0;
+}
+
+/*
+ * COMMIT: checks the size, applies mode (& 01777) and mtime, closes the temp
+ * and queues it for the group rename under the current batch index.  Any
+ * failure removes the temp.  Returns SYNC_OK once queued.
+ */
+sync_status
+op_commit(struct session *s, const commit_args *a)
+{
+	struct staging *st = s->staging;
+	struct wfile *w;
+	struct stat sb;
+	struct timespec ts[2];
+	sync_status rc;
+	int fd;
+
+	if (st == NULL || (w = wfile_find(st, a->handle)) == NULL) {
+		rc = SYNC_ERR_BADHANDLE;
+		goto out;
+	}
+	if (w->failed) {
+		rc = SYNC_ERR_BADHANDLE;    /* the WRITE's failure was reported already */
+		goto drop;
+	}
+	if (a->mtime.nsec >= NSEC_PER_SEC) {
+		rc = SYNC_ERR_INVAL;
+		goto drop;
+	}
+	if (fstat(w->fd, &sb) != 0) {
+		rc = status_from_errno(errno);
+		goto drop;
+	}
+	if ((uint64_t)sb.st_size != a->size) {
+		log_debug("%s: commit %s: size %lld, expected %llu", s->peer, w->path,
+		    (long long)sb.st_size, (unsigned long long)a->size);
+		rc = SYNC_ERR_INVAL;
+		goto drop;
+	}
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1].tv_sec = (time_t)a->mtime.sec;
+	ts[1].tv_nsec = (long)a->mtime.nsec;
+	/* Permission and sticky bits only: setuid/setgid are never mirrored. */
+	if (fchmod(w->fd, (mode_t)(a->mode & 01777)) != 0 || futimens(w->fd, ts) != 0) {
+		rc = status_from_errno(errno);
+		log_debug("%s: commit %s: %s", s->peer, w->path, strerror(errno));
+		goto drop;
+	}
+	fd = w->fd;
+	w->fd = -1;
+	if (close(fd) != 0) {
+		rc = status_from_errno(errno);
+		log_err("%s: close %s: %s", s->peer, w->path, strerror(errno));
+		goto drop;
+	}
+	if (queue_push(st, w, s->batch_index, (uint64_t)sb.st_size) != 0) {
+		rc = SYNC_ERR_SERVERFAULT;
+		log_err("%s: commit %s: out of memory", s->peer, w->path);
+		goto drop;
+	}
+	if (st->nqueue >= STAGING_QUEUE_FILES || st->qbytes >= STAGING_QUEUE_BYTES ||
+	    st->ndirs >= STAGING_DIRS_MAX)
+		staging_flush(s);
+	rc = SYNC_OK;
+	goto out;
+drop:
+	wfile_drop(st, w, 1);
+out:
+	return rc;
+}
+
+/* ABORT: removes the temp of handle and forgets it; BADHANDLE if unknown. */
+sync_status
+op_abort(struct session *s, const abort_args *a)
+{
+	struct wfile *w;
+
+	if (s->staging == NULL || (w = wfile_find(s->staging, a->handle)) == NULL)
+		return SYNC_ERR_BADHANDLE;
+	wfile_drop(s->staging, w, 1);
+	return SYNC_OK;
+}
+
+/* Empties the commit queue, releasing what each entry holds (temps stay). */
+static void
+queue_clear(struct staging *st)
+{
+	for (size_t i = 0; i < st->nqueue; i++) {
+		sdir_put(st, st->queue[i].dir);
+		free(st->queue[i].path);
+	}
+	st->nqueue = 0;
+	st->qbytes = 0;
+}
+
+/*
+ * Group commit (ops.h): syncfs, renames, syncfs.  Every failure is recorded
+ * with session_fail() under its COMMIT's index and path.
+ */
+void
+staging_flush(struct session *s)
+{
+	struct staging *st = s->staging;
+	struct pending *p;
+	int err;
+
+	if (st == NULL || st->nqueue == 0)
+		return;
+	if ((err = sync_all(st)) != 0) {
+		/* The data may be lost: publishing any of it could expose garbage. */
+		for (size_t i = 0; i < st->nqueue; i++) {
+			p = &st->queue[i];
+			temp_unlink(p->dir, p->tmp);
+			session_fail(s, p->index, p->path, strlen(p->path),
+			    status_from_errno(err));
+		}
+		goto out;
+	}
+	for (size_t i = 0; i < st->nqueue; i++) {
+		p = &st->queue[i];
+		if (renameat(p->dir->fd, p->tmp, p->dir->fd, p->leaf) != 0) {
+			err = errno;
+			log_debug("%s: rename %s: %s", s->peer, p->path, strerror(err));
+			temp_unlink(p->dir, p->tmp);
+			session_fail(s, p->index, p->path, strlen(p->path),
+			    status_from_errno(err));
+			continue;
+		}
+		p->renamed = 1;
+	}
+	if ((err = sync_all(st)) != 0) {
+		/* Visible, but the renames may not survive a crash: say so. */
+		for (size_t i = 0; i < st->nqueue; i++) {
+			p = &st->queue[i];
+			if (p->renamed)
+				session_fail(s, p->index, p->path, strlen(p->path),
+				    status_from_errno(err));
+		}
+	}
+out:
+	queue_clear(st);
+}
+
+/* Removes every unpublished temp, closes every fd, frees s->staging. */
+void
+staging_free(struct session *s)
+{
+	struct staging *st = s->staging;
+	struct sdev *v;
+
+	if (st == NULL)
+		return;
+	while (st->nopen > 0)
+		wfile_drop(st, &st->open[0], 1);
+	/* Normally flushed before; if not, unpublished temps are dropped. */
+	for (size_t i = 0; i < st->nqueue; i++)
+		temp_unlink(st->queue[i].dir, st->queue[i].tmp);
+	queue_clear(st);
+	free(st->queue);
+	while ((v = st->devs) != NULL) {
+		st->devs = v->next;
+		close(v->fd);
+		free(v);
+	}
+	free(st);
+	s->staging = NULL;
+}
+
+/*
+ * Removes every temp name in the directory dirfd and below, depth levels
+ * under the export root.  Adds removals to *count.  Returns 0, or -1 if
+ * anything could not be read or removed (logged; the walk goes on).
+ */
+static int
+sweep_dir(int dirfd, unsigned int depth, int *count)
+{
+	struct confine_names names;
+	struct stat sb;
+	int rc = 0, fd;
+
+	if (confine_read_names(dirfd, &names) != 0) {
+		log_err("sweep: read directory: %s", strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < names.n; i++) {
+		const char *name = names.v[i];
+
+		if (strncmp(name, PATH_TEMP_PREFIX, strlen(PATH_TEMP_PREFIX)) == 0) {
+			if (unlinkat(dirfd, name, 0) == 0) {
+				(*count)++;
+			} else if (errno != ENOENT) {
+				log_err("sweep: unlink %s: %s", name, strerror(errno));
+				rc = -1;
+			}
+			continue;
+		}
+		if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(sb.st_mode))
+			continue;
+		if (depth + 1 > CONFINE_DEPTH_MAX) {
+			log_warn("sweep: %s: deeper than %d levels, not swept", name,
+			    CONFINE_DEPTH_MAX);
+			continue;
+		}
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+				continue;               /* changed under us */
+			log_err("sweep: open %s: %s", name, strerror(errno));
+			rc = -1;
+			continue;
+		}
+		if (sweep_dir(fd, depth + 1, count) != 0)
+			rc = -1;
+		close(fd);
+	}
+	confine_names_free(&names);
+	return rc;
+}
+
+/* Removes stale temps in e; their count, or -1 if any could not be (logged). */
+int
+export_sweep_temps(const struct export *e)
+{
+	int count = 0, rc;
+
+	rc = sweep_dir(e->root_fd, 0, &count);
+	if (count != 0)
+		log_info("export %s: removed %d stale temp file%s", e->name, count,
+		    count == 1 ? "" : "s");
+	if (rc != 0) {
+		log_err("export %s: stale temp sweep incomplete", e->name);
+		return -1;
+	}
+	return count;
+}

@@ -1,0 +1,76 @@
+#!/bin/bash
+# t_64_xdr_limits.sh -- hand-encoded arguments with length fields at the
+# bound + 1 and at 0xFFFFFFFF are rejected by the decoder ("Server can't
+# decode arguments"), the connection and the server keep answering, and
+# out-of-range READ arguments get a clean answer.
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+
+E="$T/export"
+mkdir -p "$E/dir"
+printf 'hello\n' >"$E/dir/file"
+start_syncd --root "$E" || exit 1
+
+# hex_opaque LEN [DATA_LEN]: an XDR opaque claiming LEN bytes followed by
+# DATA_LEN bytes of 'a' (default: LEN), padded to 4.
+hex_opaque() {
+	local len=$1 n=${2:-$1} pad data
+	printf '%08x' "$len"
+	printf -v data '%*s' "$n" ''
+	data=${data// /61}
+	printf '%s' "$data"
+	pad=$(((4 - n % 4) % 4))
+	printf '%*s' $((pad * 2)) '' | tr ' ' 0
+}
+
+# expect_decode_error WHAT EXPORT PROC HEX: the call is refused by the
+# decoder and a NULL call on the same connection still works.
+expect_decode_error() {
+	local what=$1 export=$2 proc=$3 hex=$4
+	if [ -n "$export" ]; then
+		run timeout 30 "$RAWCALL" --proc "$proc" --bytes "$hex" "$export"
+	else
+		run timeout 30 "$RAWCALL" --proc "$proc" --bytes "$hex"
+	fi
+	like "$OUT" "Server can't decode arguments" "$what: decode error"
+	like "$(sed -n 2p <<<"$OUT")" "RPC: Success" "$what: same connection still answers NULL"
+}
+
+# Control: a well-formed LIST of "" encoded by hand succeeds.
+run timeout 30 "$RAWCALL" --proc 2 --bytes "$(hex_opaque 0)00000000$(hex_opaque 0)" default
+like "${OUT%%$'\n'*}" "RPC: Success" "hand-encoded LIST \"\" is accepted (the encoding is right)"
+
+expect_decode_error "LIST path length 4097" default 2 \
+	"$(hex_opaque 4097)00000000$(hex_opaque 0)"
+expect_decode_error "LIST path length 0xFFFFFFFF" default 2 \
+	"ffffffff$(hex_opaque 0 8)"
+expect_decode_error "LIST 'after' length 4097" default 2 \
+	"$(hex_opaque 0)00000001$(hex_opaque 4097)"
+expect_decode_error "READ path length 0xFFFFFFFF" default 3 \
+	"ffffffff0000000000000000"
+expect_decode_error "HELLO export length 65" "" 1 \
+	"00000001$(hex_opaque 65)"
+expect_decode_error "HELLO export length 0xFFFFFFFF" "" 1 \
+	"00000001ffffffff"
+expect_decode_error "LIST with a truncated body" default 2 "0000"
+
+# Out-of-range READ arguments: a clean status, never a crash.
+run "$RAWCALL" default read dir/file 0 4294967295
+is "${OUT%%$'\n'*}" SYNC_OK "READ count 0xFFFFFFFF is clamped"
+like "$OUT" "len=6 eof=1" "READ count 0xFFFFFFFF returns the whole small file"
+run "$RAWCALL" default read dir/file 9223372036854775807 4096
+like "${OUT%%$'\n'*}" "^SYNC_(OK|ERR_INVAL)$" "READ at offset 2^63-1: OK or INVAL"
+run "$RAWCALL" default read dir/file 18446744073709551615 4096
+like "${OUT%%$'\n'*}" "^SYNC_(OK|ERR_INVAL)$" "READ at offset 2^64-1: OK or INVAL"
+run "$RAWCALL" default read dir 0 10
+like "${OUT%%$'\n'*}" "^SYNC_ERR_(ISDIR|INVAL)$" "READ of a directory: ISDIR or INVAL"
+
+# The server as a whole still answers.
+run rpcinfo -t 127.0.0.1 "$PROG" 1
+is "$RC" 0 "rpcinfo -t still answers"
+run "$RAWCALL" default hello
+is "$OUT" SYNC_OK "HELLO still answers"
+if gone "$SYNCD_PID"; then not_ok "syncd still runs"; else ok "syncd still runs"; fi
+
+stop_syncd
+done_testing

@@ -1,0 +1,42 @@
+#!/bin/bash
+# t_70_round_trips.sh -- a no-change push costs a constant number of
+# synchronous calls: the same "round trips" for 100 and for 5,000 files,
+# and at most 8 (HELLO + LIST page + BARRIER is 3).
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+
+E="$T/export"
+mkdir -p "$E"
+start_syncd --root "$E" || exit 1
+
+make_tree() {
+	local dir=$1 n=$2 i
+	mkdir -p "$dir"
+	for ((i = 0; i < n; i++)); do
+		if ((i % 100 == 0)); then mkdir -p "$dir/d$((i / 100))"; fi
+		printf '%d\n' "$i" >"$dir/d$((i / 100))/f$i"
+	done
+}
+
+declare -A trips
+for n in 100 5000; do
+	make_tree "$T/t$n" "$n"
+	run timeout 200 "$SYNCCTL" --stats push 127.0.0.1 "$T/t$n"
+	is "$RC" 0 "first push of $n files: exit 0"
+	is "$(stat_of 'files sent')" "$n" "first push of $n files: all sent"
+	run timeout 200 "$SYNCCTL" --stats push 127.0.0.1 "$T/t$n"
+	is "$RC" 0 "no-change push of $n files: exit 0"
+	is "$(stat_of 'files sent')" 0 "no-change push of $n files: nothing sent"
+	trips[$n]=$(stat_of 'round trips')
+	like "${trips[$n]}" '^[0-9]+$' "no-change push of $n files reports round trips (${trips[$n]})"
+	if [ -n "${trips[$n]}" ] && [ "${trips[$n]}" -le 8 ]; then
+		ok "no-change push of $n files: round trips ${trips[$n]} <= 8"
+	else
+		not_ok "no-change push of $n files: round trips '${trips[$n]}' <= 8"
+	fi
+done
+is "${trips[5000]}" "${trips[100]}" "round trips are the same for 100 and 5,000 files"
+assert_trees_equal "$T/t5000" "$E/t5000" "5,000-file tree reproduced"
+
+stop_syncd
+done_testing

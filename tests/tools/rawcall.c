@@ -1,0 +1,544 @@
+/*
+ * rawcall.c -- a raw protocol client for hostile-input tests.
+ *
+ * Why it exists: syncctl cleans every path before it reaches the wire, so it
+ * can never send "..", an embedded NUL or a planted-symlink path.  rawcall
+ * sends exactly the bytes the test names, one operation per run, and prints
+ * the status the server answered, so a shell test can assert the server's
+ * own checks.  It links only with common/ and the generated XDR code.
+ *
+ *   rawcall [--port P] [--host H] [--timeout S] [--no-hello] EXPORT OP [ARGS]
+ *     OP: hello | list PATH | read PATH OFFSET COUNT | mkdir PATH
+ *         | symlink PATH TARGET | delete PATH | setattr PATH MODE(octal)
+ *         | put PATH DATA          (CREATE + WRITE + COMMIT)
+ *   rawcall [--port P] [--host H] [--timeout S] --proc N --bytes HEX [EXPORT]
+ *
+ * Without --port the server is found through rpcbind on HOST (127.0.0.1).
+ * PATH, TARGET and DATA accept the escapes \xNN and \\ (so a NUL can be
+ * embedded); "@long:N" expands to an N-byte path of valid 200-byte
+ * components.  Batched operations are followed by one BARRIER.
+ *
+ * Output (stdout): one line with the status name (status_name()) of the
+ * operation -- for batched operations the status BARRIER reported for the
+ * first failed call, or SYNC_OK; for list, one more line per entry
+ * ("TYPE MODE SIZE SEC.NSEC PATH[ -> TARGET]", names escaped); for read, a
+ * line "len=N eof=B" and the data escaped.  --no-hello skips HELLO so that
+ * the NOSESSION rule can be tested.
+ *
+ * --proc mode sends HEX verbatim as the argument body of procedure N (after
+ * a HELLO when EXPORT is given), prints "RPC: Success" or the clnt_sperror()
+ * text of that call, then calls NULL on the same connection and prints its
+ * outcome the same way, so a test sees that the server survived.
+ *
+ * Exit: 0 when the call completed (whatever the status), 2 on usage error
+ * or RPC/transport failure.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rpc/rpc.h>
+
+#include "sync.h"
+#include "status.h"
+
+#define EXIT_DONE  0
+#define EXIT_FAIL  2
+
+/* xdrproc_t is variadic; casting through void (*)(void) is the sanctioned way. */
+#define XDRPROC(f) ((xdrproc_t)(void (*)(void))(f))
+
+static struct timeval call_timeout = { 10, 0 };
+static const struct timeval batch_timeout = { 0, 0 };
+
+/* An argument body given as raw bytes (--proc mode). */
+struct rawbytes {
+	char  *buf;
+	size_t len;
+};
+
+/* Encodes the bytes verbatim, with no length word and no padding. */
+static bool_t
+xdr_rawbytes(XDR *x, void *p)
+{
+	struct rawbytes *rb = p;
+
+	if (x->x_op != XDR_ENCODE)
+		return TRUE;
+	return rb->len == 0 || XDR_PUTBYTES(x, rb->buf, rb->len);
+}
+
+/* Prints usage to stderr; returns EXIT_FAIL for main() to return. */
+static int
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: rawcall [--port P] [--host H] [--timeout S] [--no-hello] EXPORT OP [ARGS]\n"
+	    "  OP: hello | list PATH | read PATH OFFSET COUNT | mkdir PATH\n"
+	    "      | symlink PATH TARGET | delete PATH | setattr PATH MODE | put PATH DATA\n"
+	    "       rawcall [--port P] [--host H] --proc N --bytes HEX [EXPORT]\n");
+	return EXIT_FAIL;
+}
+
+/*
+ * Decodes an argument into p (malloc'ed, caller frees): "@long:N" gives N
+ * bytes of 200-byte 'a' components joined by '/'; otherwise \xNN and \\ are
+ * unescaped.  Returns 0, or -1 on a malformed argument.
+ */
+static int
+decode_arg(const char *s, sync_path *p)
+{
+	size_t n = strlen(s), i, o = 0;
+	char *buf;
+
+	if (strncmp(s, "@long:", 6) == 0) {
+		char *end;
+		unsigned long len = strtoul(s + 6, &end, 10);
+
+		if (*end != '\0' || len > 1000000)
+			return -1;
+		if ((buf = malloc(len + 1)) == NULL)
+			return -1;
+		for (i = 0; i < len; i++)
+			buf[i] = (i % 201 == 200) ? '/' : 'a';
+		if (len > 0 && buf[len - 1] == '/')
+			buf[len - 1] = 'a';     /* never end on an empty component */
+		p->sync_path_val = buf;
+		p->sync_path_len = (u_int)len;
+		return 0;
+	}
+	if ((buf = malloc(n + 1)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] != '\\') {
+			buf[o++] = s[i];
+		} else if (s[i + 1] == '\\') {
+			buf[o++] = '\\';
+			i++;
+		} else if (s[i + 1] == 'x' && isxdigit((unsigned char)s[i + 2]) &&
+		    isxdigit((unsigned char)s[i + 3])) {
+			char hex[3] = { s[i + 2], s[i + 3], '\0' };
+
+			buf[o++] = (char)strtoul(hex, NULL, 16);
+			i += 3;
+		} else {
+			free(buf);
+			return -1;
+		}
+	}
+	p->sync_path_val = buf;
+	p->sync_path_len = (u_int)o;
+	return 0;
+}
+
+/* Parses HEX (whitespace allowed) into rb.  Returns 0, or -1 if malformed. */
+static int
+decode_hex(const char *s, struct rawbytes *rb)
+{
+	size_t n = strlen(s);
+	char hex[3] = { 0, 0, 0 };
+	int half = 0;
+
+	if ((rb->buf = malloc(n / 2 + 1)) == NULL)
+		return -1;
+	rb->len = 0;
+	for (; *s != '\0'; s++) {
+		if (isspace((unsigned char)*s))
+			continue;
+		if (!isxdigit((unsigned char)*s))
+			return -1;
+		hex[half++] = *s;
+		if (half == 2) {
+			rb->buf[rb->len++] = (char)strtoul(hex, NULL, 16);
+			half = 0;
+		}
+	}
+	return half == 0 ? 0 : -1;
+}
+
+/* Prints len bytes of s with non-printable bytes, '\\' and ' ' escaped. */
+static void
+print_escaped(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\\')
+			fputs("\\\\", stdout);
+		else if (c > ' ' && c < 0x7f)
+			putchar(c);
+		else
+			printf("\\x%02x", c);
+	}
+}
+
+/* Prints the clnt_sperror() text of cl's last call on one line. */
+static void
+print_rpc_error(CLIENT *cl)
+{
+	char *msg = clnt_sperror(cl, "rawcall");
+	size_t n = strlen(msg);
+
+	while (n > 0 && msg[n - 1] == '\n')
+		n--;
+	printf("%.*s\n", (int)n, msg);
+}
+
+/*
+ * Connects to the server: straight to host:port when port != 0, else via
+ * host's rpcbind.  Returns a CLIENT with the call timeout set, or NULL
+ * (message printed).
+ */
+static CLIENT *
+connect_server(const char *host, int port)
+{
+	CLIENT *cl;
+
+	if (port == 0) {
+		cl = clnt_create_timed(host, SYNC_PROG, SYNC_V1, "tcp", &call_timeout);
+		if (cl == NULL) {
+			fprintf(stderr, "%s\n", clnt_spcreateerror(host));
+			return NULL;
+		}
+	} else {
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+		struct netbuf nb = { sizeof sin, sizeof sin, &sin };
+		int fd;
+
+		if (inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
+			fprintf(stderr, "rawcall: %s: not an IPv4 address\n", host);
+			return NULL;
+		}
+		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+		    connect(fd, (struct sockaddr *)&sin, sizeof sin) < 0) {
+			perror("rawcall: connect");
+			if (fd >= 0)
+				close(fd);
+			return NULL;
+		}
+		cl = clnt_vc_create(fd, &nb, SYNC_PROG, SYNC_V1, 0, 0);
+		if (cl == NULL) {
+			fprintf(stderr, "%s\n", clnt_spcreateerror("rawcall"));
+			close(fd);
+			return NULL;
+		}
+		clnt_control(cl, CLSET_FD_CLOSE, NULL);
+	}
+	clnt_control(cl, CLSET_TIMEOUT, (char *)&call_timeout);
+	return cl;
+}
+
+/* HELLO for export.  Returns the status, or -1 on RPC failure (printed). */
+static int
+hello(CLIENT *cl, char *export)
+{
+	hello_args a = { SYNC_VERSION, export };
+	hello_res r;
+
+	memset(&r, 0, sizeof r);
+	if (clnt_call(cl, SYNC_HELLO, XDRPROC(xdr_hello_args), (caddr_t)&a,
+	    XDRPROC(xdr_hello_res), (caddr_t)&r, call_timeout) != RPC_SUCCESS) {
+		print_rpc_error(cl);
+		return -1;
+	}
+	return (int)r.status;
+}
+
+/* Sends one batched call (no reply).  Returns 0, or -1 (printed). */
+static int
+batch(CLIENT *cl, unsigned proc, xdrproc_t enc, void *args)
+{
+	if (clnt_call(cl, proc, enc, args, NULL, NULL, batch_timeout) != RPC_SUCCESS) {
+		print_rpc_error(cl);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Ends a run of ncalls batched calls with BARRIER and prints the status of
+ * the first failed call (lowest index), or SYNC_OK.  Returns an exit code.
+ */
+static int
+barrier(CLIENT *cl, unsigned ncalls)
+{
+	barrier_res r;
+	int rc = EXIT_DONE;
+
+	memset(&r, 0, sizeof r);
+	if (clnt_call(cl, SYNC_BARRIER, XDRPROC(xdr_void), NULL,
+	    XDRPROC(xdr_barrier_res), (caddr_t)&r, call_timeout) != RPC_SUCCESS) {
+		print_rpc_error(cl);
+		return EXIT_FAIL;
+	}
+	if (r.status != SYNC_OK) {
+		printf("%s\n", status_name(r.status));
+	} else {
+		barrier_ok *ok = &r.barrier_res_u.ok;
+		const sync_failure *first = NULL;
+
+		for (u_int i = 0; i < ok->failures.failures_len; i++) {
+			const sync_failure *f = &ok->failures.failures_val[i];
+
+			if (first == NULL || f->index < first->index)
+				first = f;
+		}
+		printf("%s\n", first != NULL ? status_name(first->status) : "SYNC_OK");
+		if (ok->done != ncalls) {
+			fprintf(stderr, "rawcall: BARRIER counted %u calls, %u were sent\n",
+			    ok->done, ncalls);
+			rc = EXIT_FAIL;
+		}
+		if ((first == NULL) != (ok->failed == 0)) {
+			fprintf(stderr, "rawcall: BARRIER failed=%u but %u itemised\n",
+			    ok->failed, ok->failures.failures_len);
+			rc = EXIT_FAIL;
+		}
+	}
+	xdr_free(XDRPROC(xdr_barrier_res), (char *)&r);
+	return rc;
+}
+
+/* LIST of path, every page; prints status and entries.  Returns an exit code. */
+static int
+do_list(CLIENT *cl, sync_path path)
+{
+	list_args a = { path, FALSE, { 0, NULL } };
+	char *after = NULL;
+	int rc = EXIT_DONE;
+
+	for (int page = 0; page < 100000; page++) {
+		list_res r;
+
+		memset(&r, 0, sizeof r);
+		if (clnt_call(cl, SYNC_LIST, XDRPROC(xdr_list_args), (caddr_t)&a,
+		    XDRPROC(xdr_list_res), (caddr_t)&r, call_timeout) != RPC_SUCCESS) {
+			print_rpc_error(cl);
+			rc = EXIT_FAIL;
+			break;
+		}
+		if (page == 0 || r.status != SYNC_OK)
+			printf("%s\n", status_name(r.status));
+		if (r.status != SYNC_OK) {
+			xdr_free(XDRPROC(xdr_list_res), (char *)&r);
+			break;
+		}
+		list_ok *ok = &r.list_res_u.ok;
+		int eof = ok->eof || ok->entries.entries_len == 0;
+
+		for (u_int i = 0; i < ok->entries.entries_len; i++) {
+			const sync_entry *e = &ok->entries.entries_val[i];
+			static const char types[] = "?fdlo";
+
+			printf("%c %04o %llu %lld.%09u ",
+			    e->attr.type <= SYNC_OTHER ? types[e->attr.type] : '?',
+			    e->attr.mode, (unsigned long long)e->attr.size,
+			    (long long)e->attr.mtime.sec, e->attr.mtime.nsec);
+			print_escaped(e->path.sync_path_val, e->path.sync_path_len);
+			if (e->attr.type == SYNC_LNK) {
+				fputs(" -> ", stdout);
+				print_escaped(e->target.sync_path_val, e->target.sync_path_len);
+			}
+			putchar('\n');
+		}
+		if (!eof) {
+			const sync_path *last =
+			    &ok->entries.entries_val[ok->entries.entries_len - 1].path;
+
+			free(after);
+			if ((after = malloc(last->sync_path_len + 1)) == NULL) {
+				rc = EXIT_FAIL;
+				eof = 1;
+			} else {
+				memcpy(after, last->sync_path_val, last->sync_path_len);
+				a.resume = TRUE;
+				a.after.sync_path_val = after;
+				a.after.sync_path_len = last->sync_path_len;
+			}
+		}
+		xdr_free(XDRPROC(xdr_list_res), (char *)&r);
+		if (eof)
+			break;
+	}
+	free(after);
+	return rc;
+}
+
+/* READ of one chunk; prints status, "len=N eof=B" and the data. */
+static int
+do_read(CLIENT *cl, sync_path path, unsigned long long off, unsigned count)
+{
+	read_args a = { path, off, count };
+	read_res r;
+
+	memset(&r, 0, sizeof r);
+	if (clnt_call(cl, SYNC_READ, XDRPROC(xdr_read_args), (caddr_t)&a,
+	    XDRPROC(xdr_read_res), (caddr_t)&r, call_timeout) != RPC_SUCCESS) {
+		print_rpc_error(cl);
+		return EXIT_FAIL;
+	}
+	printf("%s\n", status_name(r.status));
+	if (r.status == SYNC_OK) {
+		read_ok *ok = &r.read_res_u.ok;
+
+		printf("len=%u eof=%d\n", ok->data.data_len, ok->eof ? 1 : 0);
+		print_escaped(ok->data.data_val, ok->data.data_len);
+		putchar('\n');
+	}
+	xdr_free(XDRPROC(xdr_read_res), (char *)&r);
+	return EXIT_DONE;
+}
+
+/* --proc mode: the raw call, then NULL on the same connection. */
+static int
+do_proc(CLIENT *cl, unsigned proc, struct rawbytes *rb)
+{
+	enum clnt_stat st;
+
+	/* Any reply body is skipped: xdr_void reads nothing of it. */
+	st = clnt_call(cl, proc, XDRPROC(xdr_rawbytes), (caddr_t)rb,
+	    XDRPROC(xdr_void), NULL, call_timeout);
+	print_rpc_error(cl);
+	if (st == RPC_TIMEDOUT || st == RPC_CANTSEND || st == RPC_CANTRECV)
+		return EXIT_FAIL;
+	st = clnt_call(cl, SYNC_NULL, XDRPROC(xdr_void), NULL,
+	    XDRPROC(xdr_void), NULL, call_timeout);
+	print_rpc_error(cl);
+	return st == RPC_SUCCESS ? EXIT_DONE : EXIT_FAIL;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "no-hello", no_argument, NULL, 'n' },
+		{ "proc", required_argument, NULL, 'P' },
+		{ "bytes", required_argument, NULL, 'b' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *host = "127.0.0.1", *hex = NULL;
+	int port = 0, no_hello = 0, proc = -1, c, rc = EXIT_FAIL;
+	sync_path p1 = { 0, NULL }, p2 = { 0, NULL };
+	CLIENT *cl = NULL;
+
+	signal(SIGPIPE, SIG_IGN);
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': port = atoi(optarg); break;
+		case 'H': host = optarg; break;
+		case 't': call_timeout.tv_sec = atoi(optarg); break;
+		case 'n': no_hello = 1; break;
+		case 'P': proc = atoi(optarg); break;
+		case 'b': hex = optarg; break;
+		default: return usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	if (proc >= 0) {
+		struct rawbytes rb = { NULL, 0 };
+
+		if (hex == NULL || argc > 1 || decode_hex(hex, &rb) < 0)
+			return usage();
+		if ((cl = connect_server(host, port)) == NULL)
+			return EXIT_FAIL;
+		if (argc == 1 && hello(cl, argv[0]) < 0)
+			rc = EXIT_FAIL;
+		else
+			rc = do_proc(cl, (unsigned)proc, &rb);
+		free(rb.buf);
+		clnt_destroy(cl);
+		return rc;
+	}
+
+	if (argc < 2)
+		return usage();
+	const char *op = argv[1];
+	int nargs = argc - 2;
+
+	if ((strcmp(op, "hello") == 0 && nargs != 0) ||
+	    ((strcmp(op, "list") == 0 || strcmp(op, "mkdir") == 0 ||
+	      strcmp(op, "delete") == 0) && nargs != 1) ||
+	    ((strcmp(op, "symlink") == 0 || strcmp(op, "setattr") == 0 ||
+	      strcmp(op, "put") == 0) && nargs != 2) ||
+	    (strcmp(op, "read") == 0 && nargs != 3))
+		return usage();
+	if (nargs >= 1 && decode_arg(argv[2], &p1) < 0)
+		return usage();
+	if ((strcmp(op, "symlink") == 0 || strcmp(op, "put") == 0) &&
+	    decode_arg(argv[3], &p2) < 0)
+		return usage();
+
+	if ((cl = connect_server(host, port)) == NULL)
+		goto out;
+	if (!no_hello || strcmp(op, "hello") == 0) {
+		int st = hello(cl, argv[0]);
+
+		if (st < 0)
+			goto out;
+		if (st != SYNC_OK || strcmp(op, "hello") == 0) {
+			printf("%s\n", status_name((sync_status)st));
+			rc = EXIT_DONE;
+			goto out;
+		}
+	}
+
+	sync_time now = { (quad_t)time(NULL), 0 };
+
+	if (strcmp(op, "list") == 0) {
+		rc = do_list(cl, p1);
+	} else if (strcmp(op, "read") == 0) {
+		rc = do_read(cl, p1, strtoull(argv[3], NULL, 0),
+		    (unsigned)strtoul(argv[4], NULL, 0));
+	} else if (strcmp(op, "mkdir") == 0) {
+		mkdir_args a = { p1, 0755 };
+
+		if (batch(cl, SYNC_MKDIR, XDRPROC(xdr_mkdir_args), &a) == 0)
+			rc = barrier(cl, 1);
+	} else if (strcmp(op, "symlink") == 0) {
+		symlink_args a = { p1, p2, now };
+
+		if (batch(cl, SYNC_SYMLINK, XDRPROC(xdr_symlink_args), &a) == 0)
+			rc = barrier(cl, 1);
+	} else if (strcmp(op, "delete") == 0) {
+		delete_args a = { p1 };
+
+		if (batch(cl, SYNC_DELETE, XDRPROC(xdr_delete_args), &a) == 0)
+			rc = barrier(cl, 1);
+	} else if (strcmp(op, "setattr") == 0) {
+		setattr_args a = { p1, SYNC_SET_MODE,
+		    (u_int)strtoul(argv[3], NULL, 8), now };
+
+		if (batch(cl, SYNC_SETATTR, XDRPROC(xdr_setattr_args), &a) == 0)
+			rc = barrier(cl, 1);
+	} else if (strcmp(op, "put") == 0) {
+		create_args ca = { 1, p1 };
+		write_args wa = { 1, 0, { p2.sync_path_len, p2.sync_path_val } };
+		commit_args ma = { 1, p2.sync_path_len, 0644, now };
+
+		if (batch(cl, SYNC_CREATE, XDRPROC(xdr_create_args), &ca) == 0 &&
+		    batch(cl, SYNC_WRITE, XDRPROC(xdr_write_args), &wa) == 0 &&
+		    batch(cl, SYNC_COMMIT, XDRPROC(xdr_commit_args), &ma) == 0)
+			rc = barrier(cl, 3);
+	} else {
+		rc = usage();
+	}
+out:
+	if (cl != NULL)
+		clnt_destroy(cl);
+	free(p1.sync_path_val);
+	free(p2.sync_path_val);
+	fflush(stdout);
+	return rc;
+}
