@@ -127,6 +127,7 @@ bad_option(int c, char **argv)
 	return EX_USAGE;
 }
 
+/* Parses the command line, runs the push, returns the exit status. */
 int
 main(int argc, char **argv)
 {

@@ -92,8 +92,10 @@ static void
 local_error(struct push *p, const char *rel, const char *what)
 {
 	char full[PATH_BUF * 2], q[QUOTE_BUF];
+	size_t n = strlen(p->o->dir);
+	const char *sep = *rel == '\0' || (n > 0 && p->o->dir[n - 1] == '/') ? "" : "/";
 
-	snprintf(full, sizeof full, "%s%s%s", p->o->dir, *rel ? "/" : "", rel);
+	snprintf(full, sizeof full, "%s%s%s", p->o->dir, sep, rel);
 	log_err("%s: %s", name_quote(full, q), what);
 	p->failures++;
 }
@@ -301,9 +303,9 @@ make_destination(struct push *p)
 		memcpy(prefix, path, k);
 		prefix[k] = '\0';
 		if (k < len)
-			rc = remote_mkdir(p->r, prefix, DIR_MODE_PARENT);
+			rc = remote_batch_mkdir(p->r, prefix, DIR_MODE_PARENT);
 		else
-			rc = remote_mkdir(p->r, prefix, 0700 | p->local.v[0].mode);
+			rc = remote_batch_mkdir(p->r, prefix, 0700 | p->local.v[0].mode);
 	}
 	say(p, "", path, "/");
 	p->touch[0] = 1;
@@ -326,6 +328,7 @@ send_deletes(struct push *p)
 		const struct entry *re = &p->remote.v[j];
 		long i = p->rmatch[j];
 		const char *d;
+		int doomed;
 
 		if (skip != NULL && is_under(re->path, skip))
 			continue;
@@ -334,15 +337,16 @@ send_deletes(struct push *p)
 			skip = re->path;        /* unknown locally: leave it alone */
 			continue;
 		}
-		if (i >= 0 ? p->local.v[i].type == re->type : !p->o->delete) {
+		doomed = i < 0 ? p->o->delete : p->local.v[i].type != re->type;
+		if (!doomed) {
 			if (i >= 0 && (p->local.v[i].flags & ENTRY_INCOMPLETE))
-				skip = re->path;
+				skip = re->path;    /* contents unknown locally */
 			continue;
 		}
 		if ((d = dest_of(p, re->path)) == NULL)
 			continue;
 		say(p, "deleting ", d, "");
-		rc = remote_delete(p->r, d);
+		rc = remote_batch_delete(p->r, d);
 		p->st.deleted++;
 		touch_parent(p, re->path);
 		skip = re->path;
@@ -365,7 +369,7 @@ send_dirs(struct push *p)
 		if ((d = dest_of(p, e->path)) == NULL)
 			continue;
 		say(p, "", d, "/");
-		rc = remote_mkdir(p->r, d, 0700 | e->mode);
+		rc = remote_batch_mkdir(p->r, d, 0700 | e->mode);
 		p->touch[i] = 1;
 		touch_parent(p, e->path);
 	}
@@ -385,21 +389,22 @@ send_links(struct push *p)
 		const struct entry *e = &p->local.v[i], *re = counterpart(p, i);
 		const char *d;
 		char q[QUOTE_BUF], suffix[QUOTE_BUF + 4];
+		int same_target;
 
 		if (e->type != SYNC_LNK || (e->flags & ENTRY_ERROR))
 			continue;
-		if (re != NULL && strcmp(re->target, e->target) == 0 &&
-		    same_time(re->mtime, e->mtime))
+		same_target = re != NULL && strcmp(re->target, e->target) == 0;
+		if (same_target && same_time(re->mtime, e->mtime))
 			continue;
 		if ((d = dest_of(p, e->path)) == NULL)
 			continue;
-		if (re != NULL && strcmp(re->target, e->target) == 0) {
-			rc = remote_setattr(p->r, d, SYNC_SET_MTIME, 0, e->mtime);
+		if (same_target) {
+			rc = remote_batch_setattr(p->r, d, SYNC_SET_MTIME, 0, e->mtime);
 			continue;
 		}
 		snprintf(suffix, sizeof suffix, " -> %s", name_quote(e->target, q));
 		say(p, "", d, suffix);
-		rc = remote_symlink(p->r, d, e->target, e->mtime);
+		rc = remote_batch_symlink(p->r, d, e->target, e->mtime);
 		touch_parent(p, e->path);
 	}
 	return rc;
@@ -431,7 +436,7 @@ send_file(struct push *p, size_t i, const char *d)
 	say(p, "", d, "");
 	size = (uint64_t)sb.st_size;
 	h = ++p->next_handle;
-	rc = remote_create(p->r, h, d);
+	rc = remote_batch_create(p->r, h, d);
 	while (rc == REMOTE_OK && off < size) {
 		size_t want = size - off < p->chunk ? (size_t)(size - off) : p->chunk;
 		ssize_t n = pread(fd, p->buf, want, (off_t)off);
@@ -441,15 +446,15 @@ send_file(struct push *p, size_t i, const char *d)
 		if (n <= 0) {
 			local_error(p, e->path, n < 0 ? strerror(errno) :
 			    "file shrank while being read");
-			rc = remote_abort(p->r, h, d);
+			rc = remote_batch_abort(p->r, h, d);
 			goto out;
 		}
-		rc = remote_write(p->r, h, off, p->buf, (size_t)n, d);
+		rc = remote_batch_write(p->r, h, off, p->buf, (size_t)n, d);
 		off += (uint64_t)n;
 		p->st.bytes += (uint64_t)n;
 	}
 	if (rc == REMOTE_OK)
-		rc = remote_commit(p->r, h, size, sb.st_mode & 01777, sb.st_mtim, d);
+		rc = remote_batch_commit(p->r, h, size, sb.st_mode & 01777, sb.st_mtim, d);
 	p->st.sent++;
 	touch_parent(p, e->path);
 out:
@@ -485,7 +490,7 @@ send_files(struct push *p)
 		if (changed)
 			rc = send_file(p, i, d);
 		else
-			rc = remote_setattr(p->r, d, SYNC_SET_MODE, e->mode, e->mtime);
+			rc = remote_batch_setattr(p->r, d, SYNC_SET_MODE, e->mode, e->mtime);
 	}
 	return rc;
 }
@@ -511,7 +516,7 @@ send_dir_attrs(struct push *p)
 			continue;
 		if ((d = dest_of(p, e->path)) == NULL)
 			continue;
-		rc = remote_setattr(p->r, d, SYNC_SET_MODE | SYNC_SET_MTIME,
+		rc = remote_batch_setattr(p->r, d, SYNC_SET_MODE | SYNC_SET_MTIME,
 		    e->mode, e->mtime);
 	}
 	return rc;

@@ -568,16 +568,18 @@ wire_path(const char *s)
 	return p;
 }
 
+/* Queues CREATE: a temp file for handle h beside path. */
 int
-remote_create(struct remote *r, sync_handle h, const char *path)
+remote_batch_create(struct remote *r, sync_handle h, const char *path)
 {
 	create_args a = { .handle = h, .path = wire_path(path) };
 
 	return batch(r, SYNC_CREATE, "CREATE", (xdrproc_t)xdr_create_args, &a, path);
 }
 
+/* Queues WRITE of len bytes at offset into handle h (path: for the report). */
 int
-remote_write(struct remote *r, sync_handle h, uint64_t offset,
+remote_batch_write(struct remote *r, sync_handle h, uint64_t offset,
     const void *data, size_t len, const char *path)
 {
 	write_args a = { .handle = h, .offset = offset,
@@ -586,8 +588,9 @@ remote_write(struct remote *r, sync_handle h, uint64_t offset,
 	return batch(r, SYNC_WRITE, "WRITE", (xdrproc_t)xdr_write_args, &a, path);
 }
 
+/* Queues COMMIT of handle h with its final size, mode and mtime. */
 int
-remote_commit(struct remote *r, sync_handle h, uint64_t size,
+remote_batch_commit(struct remote *r, sync_handle h, uint64_t size,
     unsigned int mode, struct timespec mtime, const char *path)
 {
 	commit_args a = { .handle = h, .size = size, .mode = mode,
@@ -596,24 +599,27 @@ remote_commit(struct remote *r, sync_handle h, uint64_t size,
 	return batch(r, SYNC_COMMIT, "COMMIT", (xdrproc_t)xdr_commit_args, &a, path);
 }
 
+/* Queues ABORT of handle h: the temp is dropped, path untouched. */
 int
-remote_abort(struct remote *r, sync_handle h, const char *path)
+remote_batch_abort(struct remote *r, sync_handle h, const char *path)
 {
 	abort_args a = { .handle = h };
 
 	return batch(r, SYNC_ABORT, "ABORT", (xdrproc_t)xdr_abort_args, &a, path);
 }
 
+/* Queues MKDIR of path (an existing directory is success). */
 int
-remote_mkdir(struct remote *r, const char *path, unsigned int mode)
+remote_batch_mkdir(struct remote *r, const char *path, unsigned int mode)
 {
 	mkdir_args a = { .path = wire_path(path), .mode = mode };
 
 	return batch(r, SYNC_MKDIR, "MKDIR", (xdrproc_t)xdr_mkdir_args, &a, path);
 }
 
+/* Queues SYMLINK: path becomes a link to target, with mtime. */
 int
-remote_symlink(struct remote *r, const char *path, const char *target,
+remote_batch_symlink(struct remote *r, const char *path, const char *target,
     struct timespec mtime)
 {
 	symlink_args a = { .path = wire_path(path), .target = wire_path(target),
@@ -622,8 +628,9 @@ remote_symlink(struct remote *r, const char *path, const char *target,
 	return batch(r, SYNC_SYMLINK, "SYMLINK", (xdrproc_t)xdr_symlink_args, &a, path);
 }
 
+/* Queues SETATTR of the SYNC_SET_* attributes in set on path. */
 int
-remote_setattr(struct remote *r, const char *path, unsigned int set,
+remote_batch_setattr(struct remote *r, const char *path, unsigned int set,
     unsigned int mode, struct timespec mtime)
 {
 	setattr_args a = { .path = wire_path(path), .set = set, .mode = mode,
@@ -632,8 +639,9 @@ remote_setattr(struct remote *r, const char *path, unsigned int set,
 	return batch(r, SYNC_SETATTR, "SETATTR", (xdrproc_t)xdr_setattr_args, &a, path);
 }
 
+/* Queues DELETE of path (a directory with all it contains). */
 int
-remote_delete(struct remote *r, const char *path)
+remote_batch_delete(struct remote *r, const char *path)
 {
 	delete_args a = { .path = wire_path(path) };
 

@@ -88,18 +88,18 @@ int remote_list(struct remote *r, const char *path, struct entry_list *out,
  * buffer is full) and remembered under path for the next BARRIER's report.
  * Return REMOTE_OK, REMOTE_DOWN if the connection failed, or REMOTE_NOMEM.
  */
-int remote_create(struct remote *r, sync_handle h, const char *path);
-int remote_write(struct remote *r, sync_handle h, uint64_t offset,
+int remote_batch_create(struct remote *r, sync_handle h, const char *path);
+int remote_batch_write(struct remote *r, sync_handle h, uint64_t offset,
     const void *data, size_t len, const char *path);
-int remote_commit(struct remote *r, sync_handle h, uint64_t size,
+int remote_batch_commit(struct remote *r, sync_handle h, uint64_t size,
     unsigned int mode, struct timespec mtime, const char *path);
-int remote_abort(struct remote *r, sync_handle h, const char *path);
-int remote_mkdir(struct remote *r, const char *path, unsigned int mode);
-int remote_symlink(struct remote *r, const char *path, const char *target,
+int remote_batch_abort(struct remote *r, sync_handle h, const char *path);
+int remote_batch_mkdir(struct remote *r, const char *path, unsigned int mode);
+int remote_batch_symlink(struct remote *r, const char *path, const char *target,
     struct timespec mtime);
-int remote_setattr(struct remote *r, const char *path, unsigned int set,
+int remote_batch_setattr(struct remote *r, const char *path, unsigned int set,
     unsigned int mode, struct timespec mtime);
-int remote_delete(struct remote *r, const char *path);
+int remote_batch_delete(struct remote *r, const char *path);
 
 /*
  * BARRIER: sends everything queued, waits until the server has done it, and

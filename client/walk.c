@@ -37,11 +37,10 @@ static void
 report(const struct walker *w, const char *rel, const char *what)
 {
 	char full[PATH_BUF * 2], q[QUOTE_BUF];
+	size_t n = strlen(w->dir);
+	const char *sep = *rel == '\0' || (n > 0 && w->dir[n - 1] == '/') ? "" : "/";
 
-	if (*rel == '\0')
-		snprintf(full, sizeof full, "%s", w->dir);
-	else
-		snprintf(full, sizeof full, "%s/%s", w->dir, rel);
+	snprintf(full, sizeof full, "%s%s%s", w->dir, sep, rel);
 	log_err("%s: %s", name_quote(full, q), what);
 }
 

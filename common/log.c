@@ -1,5 +1,9 @@
 /*
  * log.c -- stderr, journald or syslog, chosen once at startup.
+ *
+ * Messages often quote file names chosen by a remote peer, so control bytes
+ * are escaped here, once for every caller: a name with a newline must not
+ * forge a second log line.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,17 +32,44 @@ log_set_level(int prio)
 	log_level = prio;
 }
 
+/*
+ * Copies the NUL-terminated in to out (n bytes), writing each control byte
+ * as \xNN; truncates to fit.
+ */
+static void
+escape_controls(char *out, size_t n, const char *in)
+{
+	size_t o = 0;
+
+	for (; *in != '\0'; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (c < 0x20 || c == 0x7f) {
+			if (o + 5 >= n)
+				break;
+			snprintf(out + o, n - o, "\\x%02x", c);
+			o += 4;
+		} else {
+			if (o + 2 > n)
+				break;
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
 void
 log_msg(int prio, const char *fmt, ...)
 {
-	char line[1024];
+	char raw[1024], line[4096];
 	va_list ap;
 
 	if (prio > log_level)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	escape_controls(line, sizeof line, raw);
 	if (log_to_syslog)
 		syslog(prio, "%s", line);
 	else if (log_journal)

@@ -31,6 +31,11 @@ for bad in '127.0.0.1:default/../x' '127.0.0.1:default/a//b' '127.0.0.1:default/
 	is "$RC" 64 "invalid target path '$bad': exit 64"
 done
 
+# A missing or unusable DIR is a local I/O error, found before any network.
+run timeout 30 "$SYNCCTL" push 127.0.0.1 "$T/missing"
+is "$RC" 74 "missing DIR: exit 74"
+like "$OUT" "missing" "missing DIR: the message names it"
+
 # rpcbind runs (netns.sh started it) but no syncd is registered.
 run timeout 30 "$SYNCCTL" push 127.0.0.1 "$T/src"
 is "$RC" 69 "no syncd registered: exit 69"

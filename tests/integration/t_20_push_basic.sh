@@ -77,6 +77,14 @@ run "$SYNCCTL" push 127.0.0.1 "$T/suid"
 is "$RC" 0 "push of a setuid file: exit 0"
 is "$(stat -c %a "$E/suid/tool")" 755 "setuid/setgid bits stripped, permission bits kept"
 
+# --- DIR missing, or not a directory: an error, and nothing is created
+run "$SYNCCTL" push 127.0.0.1 "$T/missing"
+is "$RC" 74 "missing DIR with syncd running: exit 74"
+printf 'x\n' >"$T/a-file"
+run "$SYNCCTL" push 127.0.0.1 "$T/a-file"
+isnt "$RC" 0 "DIR is a regular file: non-zero exit"
+if [ -e "$E/a-file" ] || [ -e "$E/missing" ]; then not_ok "nothing created for a bad DIR"; else ok "nothing created for a bad DIR"; fi
+
 # --- no temp file is left anywhere
 is "$(find "$E" -name '.syncd-tmp.*' | wc -l)" 0 "no temp files left in the export"
 

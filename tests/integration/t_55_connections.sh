@@ -17,6 +17,9 @@ fds() {
 fds_back_to() {
 	[ "$(fds)" -le "$1" ]
 }
+fds_at_least() {
+	[ "$(fds)" -ge "$1" ]
+}
 base_fds=$(fds)
 
 # A stalled half record: the mark announces 256 bytes, 4 arrive.
@@ -31,7 +34,8 @@ if [ $(((end - start) / 1000000)) -lt 1000 ]; then ok "... within 1 s"; else not
 # Two idle connections + the stalled one = the cap of 3.
 exec 4<>"/dev/tcp/127.0.0.1/$port"
 exec 5<>"/dev/tcp/127.0.0.1/$port"
-if wait_for 5 fds_back_to $((base_fds + 3)); then :; fi
+# Wait until syncd has accepted all three, so the 4th is really over the cap.
+wait_for 5 fds_at_least $((base_fds + 3)) || not_ok "syncd accepted 3 connections"
 run timeout 5 "$RAWCALL" --timeout 3 --port "$port" default hello
 isnt "$OUT" SYNC_OK "a 4th connection over --max-connections 3 is refused"
 isnt "$RC" 124 "... promptly, not by hanging"

@@ -2,7 +2,9 @@
 # t_60_hostile_paths.sh -- malformed and escaping paths, sent raw (rawcall,
 # no client-side cleaning) to every path-taking procedure, are refused with
 # SYNC_ERR_BADPATH, and neither the export nor a sentinel directory beside it
-# changes.
+# changes.  (A path over 4096 bytes cannot even be encoded: t_64 sends one
+# hand-encoded and expects a decode error.)  The bounds themselves are
+# valid: a 255-byte component and a 4096-byte path are not BADPATH.
 # shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -64,6 +66,16 @@ is "$(tree_manifest "$O")" "$before_outside" "the sentinel outside the export is
 for f in "$T/b" "$T/victim" "$E/pwned" "$E/a/pwned"; do
 	if [ -e "$f" ] || [ -L "$f" ]; then not_ok "$f does not exist"; else ok "$f does not exist"; fi
 done
+
+# Exactly at the bounds: valid paths.
+printf -v c255 '%255s' ''
+c255=${c255// /c}
+run "$RAWCALL" default mkdir "a/$c255"
+is "$OUT" SYNC_OK "MKDIR of a 255-byte component: SYNC_OK"
+run "$RAWCALL" default mkdir @long:4096
+is "$OUT" SYNC_ERR_NOENT "MKDIR of a 4096-byte path (missing parents): NOENT, not BADPATH"
+run "$RAWCALL" default delete "a/$c255"
+is "$OUT" SYNC_OK "DELETE of the 255-byte component"
 
 # Hostile export names select nothing.
 for x in '..' '../outside' '/' 'default/..' ''; do

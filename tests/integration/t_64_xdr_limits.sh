@@ -54,6 +54,11 @@ expect_decode_error "HELLO export length 0xFFFFFFFF" "" 1 \
 	"00000001ffffffff"
 expect_decode_error "LIST with a truncated body" default 2 "0000"
 
+# A procedure number beyond the table: PROC_UNAVAIL, connection still usable.
+run timeout 30 "$RAWCALL" --proc 13 --bytes '' default
+like "${OUT%%$'\n'*}" "Procedure unavailable" "procedure 13: Procedure unavailable"
+like "$(sed -n 2p <<<"$OUT")" "RPC: Success" "procedure 13: same connection still answers NULL"
+
 # Out-of-range READ arguments: a clean status, never a crash.
 run "$RAWCALL" default read dir/file 0 4294967295
 is "${OUT%%$'\n'*}" SYNC_OK "READ count 0xFFFFFFFF is clamped"

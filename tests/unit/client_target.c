@@ -15,6 +15,7 @@ struct good {
 	const char *spec, *host, *export, *path;
 };
 
+/* Every accepted form parses to the expected host, export and path. */
 static void
 test_good(void)
 {
@@ -54,6 +55,7 @@ test_good(void)
 	}
 }
 
+/* Every malformed target is refused with a reason. */
 static void
 test_bad(void)
 {
@@ -74,6 +76,7 @@ test_bad(void)
 	}
 }
 
+/* The default destination (DIR's name) is checked like any PATH. */
 static void
 test_set_path(void)
 {
@@ -88,6 +91,7 @@ test_set_path(void)
 	CHECK(target_set_path(&t, "..", err, sizeof err) == -1, "\"..\" is refused");
 }
 
+/* Export names: length bounds and allowed characters. */
 static void
 test_export_names(void)
 {
@@ -101,6 +105,7 @@ test_export_names(void)
 	CHECK(!target_export_ok("a/b", 3), "an export name with a slash");
 }
 
+/* Runs every test; the exit status says whether all passed. */
 int
 main(void)
 {

@@ -61,6 +61,7 @@ make_link(const char *rel, const char *target)
 		perror(p);
 }
 
+/* Creates the test tree in a fresh temp directory (root). */
 static void
 build_tree(void)
 {
@@ -104,6 +105,7 @@ find(const struct entry_list *l, const char *path)
 	return i < 0 ? NULL : &l->v[i];
 }
 
+/* The walk lists exactly the expected entries, in path_cmp() order. */
 static void
 test_order(const struct entry_list *l)
 {
@@ -121,6 +123,7 @@ test_order(const struct entry_list *l)
 		    "entry %zu sorts before entry %zu", i - 1, i);
 }
 
+/* Types, modes, sizes, mtimes and link targets are as created. */
 static void
 test_attributes(const struct entry_list *l)
 {
@@ -158,6 +161,7 @@ test_attributes(const struct entry_list *l)
 	CHECK(find(l, ".syncd-tmp.stale") == NULL, "a reserved temp name is skipped");
 }
 
+/* A missing DIR or a file as DIR fails; an empty DIR lists only its root. */
 static void
 test_errors(void)
 {
@@ -181,6 +185,7 @@ test_errors(void)
 	}
 }
 
+/* name_quote() makes any name one printable line. */
 static void
 test_quote(void)
 {
@@ -197,6 +202,7 @@ test_quote(void)
 	    "quote cuts long names");
 }
 
+/* Builds the tree, walks it, checks it, removes it. */
 int
 main(void)
 {

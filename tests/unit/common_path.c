@@ -67,6 +67,7 @@ long_path(char *buf, size_t len)
 	return buf;
 }
 
+/* path_check() accepts valid paths, up to the length limits. */
 static void
 test_check_accepts(void)
 {
@@ -90,6 +91,7 @@ test_check_accepts(void)
 	    "a path of SYNC_PATH_MAX bytes is accepted");
 }
 
+/* path_check() refuses every malformed or hostile path. */
 static void
 test_check_refuses(void)
 {
@@ -115,6 +117,7 @@ test_check_refuses(void)
 	    "a path of SYNC_PATH_MAX + 1 bytes is refused");
 }
 
+/* path_name_ok() judges single components. */
 static void
 test_name_ok(void)
 {
@@ -138,6 +141,7 @@ sign(int x)
 	return (x > 0) - (x < 0);
 }
 
+/* path_cmp() orders a table strictly, and is antisymmetric. */
 static void
 test_cmp(void)
 {
@@ -159,6 +163,7 @@ test_cmp(void)
 	}
 }
 
+/* path_join() joins with one slash, omitted next to an empty side. */
 static void
 test_join(void)
 {
@@ -180,6 +185,7 @@ test_join(void)
 	    "join in place (out == a)");
 }
 
+/* path_split() separates parent and leaf. */
 static void
 test_split(void)
 {
@@ -193,6 +199,7 @@ test_split(void)
 	CHECK(path_split("", parent, &leaf) == -1, "split refuses the empty path");
 }
 
+/* Runs every test; the exit status says whether all passed. */
 int
 main(void)
 {
