@@ -18,8 +18,8 @@
 
 #include "log.h"
 #include "push.h"
+#include "quote.h"
 #include "target.h"
-#include "walk.h"
 
 #define SYNCCTL_VERSION "0.1.0"
 #define TIMEOUT_DEFAULT 60
@@ -100,7 +100,7 @@ default_path(struct target *t, const char *dir)
 	int rc = 0;
 
 	if (real == NULL) {
-		log_err("%s: %s", name_quote(dir, q), strerror(errno));
+		log_err("%s: %s", quote_str(dir, q), strerror(errno));
 		return EX_IOERR;
 	}
 	base = strrchr(real, '/') + 1;   /* realpath's result is absolute */
@@ -190,7 +190,7 @@ main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	if (target_parse(argv[optind + 1], &t, err, sizeof err) < 0) {
-		log_err("invalid target '%s': %s", name_quote(argv[optind + 1], q), err);
+		log_err("invalid target '%s': %s", quote_str(argv[optind + 1], q), err);
 		return EX_USAGE;
 	}
 	o.dir = argv[optind + 2];

@@ -17,17 +17,17 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "log.h"
 #include "path.h"
 #include "push.h"
+#include "quote.h"
 #include "remote.h"
 #include "status.h"
 #include "walk.h"
@@ -96,7 +96,7 @@ local_error(struct push *p, const char *rel, const char *what)
 	const char *sep = *rel == '\0' || (n > 0 && p->o->dir[n - 1] == '/') ? "" : "/";
 
 	snprintf(full, sizeof full, "%s%s%s", p->o->dir, sep, rel);
-	log_err("%s: %s", name_quote(full, q), what);
+	log_err("%s: %s", quote_str(full, q), what);
 	p->failures++;
 }
 
@@ -121,7 +121,7 @@ say(const struct push *p, const char *prefix, const char *path, const char *suff
 	char q[QUOTE_BUF];
 
 	if (p->o->verbose)
-		printf("%s%s%s\n", prefix, name_quote(*path ? path : ".", q), suffix);
+		printf("%s%s%s\n", prefix, quote_str(*path ? path : ".", q), suffix);
 }
 
 /*
@@ -154,21 +154,18 @@ touch_parent(struct push *p, const char *rel)
 }
 
 /*
- * Opens the local file rel for reading, beneath the root and through no
- * symlink.  Returns the fd, or -1 with errno set.
+ * Opens the local file rel for reading through open_beneath(): beneath the
+ * root and through no symlink.  Returns the fd, or -1 with errno set.
  */
 static int
 open_local(int rootfd, const char *rel)
 {
-	struct open_how how = {
-		.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	long fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof how);
+	int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
+	int fd = open_beneath(rootfd, rel, flags, 0);
 
 	if (fd < 0 && errno == ENOSYS)     /* kernel older than 5.6 */
-		fd = openat(rootfd, rel, (int)how.flags);
-	return (int)fd;
+		fd = openat(rootfd, rel, flags | O_CLOEXEC);
+	return fd;
 }
 
 /* ---- the session ------------------------------------------------------ */
@@ -228,7 +225,7 @@ scan_remote(struct push *p)
 	sync_status st;
 	int rc = remote_list(p->r, path, &p->remote, &st);
 
-	name_quote(*path ? path : ".", q);
+	quote_str(*path ? path : ".", q);
 	if (rc != REMOTE_OK)
 		return from_remote(rc);
 	if (st == SYNC_ERR_NOENT && *path != '\0') {
@@ -402,7 +399,7 @@ send_links(struct push *p)
 			rc = remote_batch_setattr(p->r, d, SYNC_SET_MTIME, 0, e->mtime);
 			continue;
 		}
-		snprintf(suffix, sizeof suffix, " -> %s", name_quote(e->target, q));
+		snprintf(suffix, sizeof suffix, " -> %s", quote_str(e->target, q));
 		say(p, "", d, suffix);
 		rc = remote_batch_symlink(p->r, d, e->target, e->mtime);
 		touch_parent(p, e->path);
@@ -542,7 +539,7 @@ finish(struct push *p)
 		/* A failed WRITE makes the file's later calls fail too: name it once. */
 		if (k > 0 && strcmp(path, rep.v[k - 1].path) == 0)
 			continue;
-		log_err("%s: %s", name_quote(*path ? path : ".", q),
+		log_err("%s: %s", quote_str(*path ? path : ".", q),
 		    status_str(rep.v[k].status));
 	}
 	if (rep.failed > rep.n)

@@ -212,21 +212,6 @@ out:
 }
 
 /*
- * For LeakSanitizer builds only (the runtime calls this hook; other builds
- * never do).  libtirpc 1.3.3's rpcb_findaddr_timed() does not free the
- * empty address string rpcbind returns for an unregistered program, so
- * every "not registered" run would report a 1-byte leak we cannot free.
- * syncctl decodes no XDR string of its own, so the suppression hides only
- * that library leak.
- */
-const char *__lsan_default_suppressions(void);
-const char *
-__lsan_default_suppressions(void)
-{
-	return "leak:xdr_string\n";
-}
-
-/*
  * Asks host's rpcbind where syncd listens and connects there.  Returns the
  * CLIENT, or NULL with a message logged.
  */

@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "path.h"
+#include "quote.h"
 #include "walk.h"
 
 /* The server refuses to list deeper trees; we refuse to walk them. */
@@ -41,7 +42,7 @@ report(const struct walker *w, const char *rel, const char *what)
 	const char *sep = *rel == '\0' || (n > 0 && w->dir[n - 1] == '/') ? "" : "/";
 
 	snprintf(full, sizeof full, "%s%s%s", w->dir, sep, rel);
-	log_err("%s: %s", name_quote(full, q), what);
+	log_err("%s: %s", quote_str(full, q), what);
 }
 
 /* Fills the attributes of e from st (type must already be set). */
@@ -304,7 +305,7 @@ walk_open_root(const char *dir)
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0)
-		log_err("%s: %s", name_quote(dir, q), strerror(errno));
+		log_err("%s: %s", quote_str(dir, q), strerror(errno));
 	return fd;
 }
 
@@ -404,35 +405,4 @@ entry_list_free(struct entry_list *l)
 	free(l->v);
 	l->v = NULL;
 	l->n = l->cap = 0;
-}
-
-const char *
-name_quote(const char *s, char buf[QUOTE_BUF])
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t o = 0;
-
-	for (; *p != '\0'; p++) {
-		char esc[5];
-		size_t k;
-
-		if (*p == '\n')
-			k = (size_t)snprintf(esc, sizeof esc, "\\n");
-		else if (*p == '\t')
-			k = (size_t)snprintf(esc, sizeof esc, "\\t");
-		else if (*p == '\\')
-			k = (size_t)snprintf(esc, sizeof esc, "\\\\");
-		else if (*p < 0x20 || *p == 0x7f)
-			k = (size_t)snprintf(esc, sizeof esc, "\\%03o", *p);
-		else
-			esc[0] = (char)*p, esc[1] = '\0', k = 1;
-		if (o + k + 4 > QUOTE_BUF) {
-			memcpy(buf + o, "...", 4);
-			return buf;
-		}
-		memcpy(buf + o, esc, k);
-		o += k;
-	}
-	buf[o] = '\0';
-	return buf;
 }

@@ -77,13 +77,4 @@ long entry_list_find(const struct entry_list *l, const char *path);
 /* Frees every entry of l and leaves it empty. */
 void entry_list_free(struct entry_list *l);
 
-/* Size of a buffer for name_quote(); longer names are cut with "...". */
-#define QUOTE_BUF 1024
-
-/*
- * Copies s into buf for a one-line message: control bytes and backslashes
- * become C escapes (\n, \t, \\, \ooo), other bytes (UTF-8) stay.  Returns buf.
- */
-const char *name_quote(const char *s, char buf[QUOTE_BUF]);
-
 #endif

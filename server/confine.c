@@ -16,20 +16,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "confine.h"
 #include "log.h"
-
-/* openat2 returns EAGAIN when a concurrent rename or mount races the walk. */
-#define CONFINE_EAGAIN_TRIES 8
 
 /* Judges the wire path with path_check(); SYNC_OK with out filled, else BADPATH. */
 sync_status
@@ -42,28 +37,21 @@ confine_path(const sync_path *wire, char out[PATH_BUF])
 	return SYNC_OK;
 }
 
-/* openat2 beneath root_fd, no symlinks, EAGAIN retried; fd or -1/errno (confine.h). */
+/* open_beneath(), O_NOFOLLOW unless O_PATH, failures logged (confine.h). */
 int
 confine_open(int root_fd, const char *relpath, int flags, mode_t mode)
 {
-	struct open_how how;
-	int fd = -1;
+	int fd, saved;
 
-	memset(&how, 0, sizeof how);
 	if ((flags & O_PATH) == 0)
 		flags |= O_NOFOLLOW;
-	how.flags = (uint64_t)(flags | O_CLOEXEC);
-	how.mode = (flags & O_CREAT) != 0 ? (uint64_t)(mode & 07777) : 0;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-	if (*relpath == '\0')
-		relpath = ".";
-	for (int i = 0; i < CONFINE_EAGAIN_TRIES; i++) {
-		fd = (int)syscall(SYS_openat2, root_fd, relpath, &how, sizeof how);
-		if (fd >= 0 || errno != EAGAIN)
-			break;
+	fd = open_beneath(root_fd, relpath, flags, mode);
+	if (fd < 0) {
+		saved = errno;
+		log_debug("confine: open '%s': %s", *relpath != '\0' ? relpath : ".",
+		    strerror(saved));
+		errno = saved;
 	}
-	if (fd < 0)
-		log_debug("confine: open '%s': %s", relpath, strerror(errno));
 	return fd;
 }
 

@@ -38,13 +38,14 @@ sync_status confine_path(const sync_path *wire, char out[PATH_BUF]);
 
 /*
  * Opens relpath (already checked by confine_path) beneath root_fd with
- * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS).
- * O_CLOEXEC is always added.  Without O_PATH, O_NOFOLLOW is added too, so a
- * symlink as the last component fails with ELOOP.  With O_PATH the caller
- * chooses: O_PATH alone refuses a final symlink (ELOOP), O_PATH|O_NOFOLLOW
- * returns a handle on the link itself.  mode is used only with O_CREAT.
- * The empty relpath opens the root itself.  Retries a bounded number of
- * times on EAGAIN (a concurrent rename).  Returns the fd, or -1 with errno.
+ * open_beneath() (common/beneath.h): openat2(RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS), O_CLOEXEC always added, mode
+ * used only with O_CREAT or O_TMPFILE, the empty relpath opening the root
+ * itself, EAGAIN retried a bounded number of times.  Without O_PATH,
+ * O_NOFOLLOW is added too, so a symlink as the last component fails with
+ * ELOOP.  With O_PATH the caller chooses: O_PATH alone refuses a final
+ * symlink (ELOOP), O_PATH|O_NOFOLLOW returns a handle on the link itself.
+ * A failure is logged at debug level.  Returns the fd, or -1 with errno.
  */
 int confine_open(int root_fd, const char *relpath, int flags, mode_t mode);
 

@@ -16,7 +16,6 @@
  * and released with svc_freeargs on every path; every reply is released with
  * xdr_free after it is sent.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -33,6 +32,7 @@
 #include "conn.h"
 #include "log.h"
 #include "ops.h"
+#include "quote.h"
 #include "session.h"
 
 /*
@@ -104,22 +104,6 @@ struct proc {
 };
 
 /*
- * Writes a printable rendering of the NUL-terminated s into out (n bytes, at
- * least 4): unprintable bytes become '?', a cut is marked with "...".
- */
-static void
-printable(char *out, size_t n, const char *s)
-{
-	size_t i, room = n - 4, len = strlen(s);
-
-	for (i = 0; i < len && i < room; i++)
-		out[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
-	if (i < len)
-		memcpy(out + i, "...", 3), i += 3;
-	out[i] = '\0';
-}
-
-/*
  * HELLO: checks the protocol version and selects the export named by the
  * client for the rest of the connection.  Switching to another export
  * completes the pending commits and drops the open writes of the old one
@@ -130,9 +114,9 @@ call_hello(struct conn *c, const union args *a, union results *r)
 {
 	const hello_args *h = &a->hello;
 	const struct export *e;
-	char shown[SYNC_EXPORT_MAX + 4];
+	char shown[QUOTE_BUF];
 
-	printable(shown, sizeof shown, h->export != NULL ? h->export : "");
+	quote_str(h->export != NULL ? h->export : "", shown);
 	if (h->proto_version != SYNC_VERSION) {
 		log_debug("%s: HELLO with protocol version %u", c->s.peer,
 		    h->proto_version);

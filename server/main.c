@@ -1,5 +1,5 @@
 /*
- * main.c -- syncd: options, exports, listener, rpcbind, signals, accepting.
+ * main.c -- syncd: options, exports, listener, signals, accepting.
  *
  * Why syncd has its own main() rather than rpcgen's: the generated one
  * listens on random UDP and TCP ports, serves every client from one thread
@@ -9,9 +9,9 @@
  * signalfd in the same poll loop as the listener, so that unregistering from
  * rpcbind (an RPC call) never runs inside a signal handler.
  *
- * rpcbind forgets registrations when it restarts, so the loop asks it every
- * --rpcbind-check seconds whether syncd is still registered and registers
- * again if not; SIGHUP does the same at once.
+ * The loop also drives registration.c: every --rpcbind-check seconds it
+ * checks that rpcbind still lists syncd (rpcbind forgets on restart), and
+ * SIGHUP registers again at once.
  *
  * Startup order matters: everything that can fail for a reason the admin
  * must fix (usage 64, config 78, OS 71, rpcbind 69) happens before the
@@ -44,6 +44,7 @@
 #include "conn.h"
 #include "log.h"
 #include "ops.h"
+#include "registration.h"
 #include "sync.h"
 
 #define SYNCD_VERSION     "0.1.0"
@@ -51,7 +52,6 @@
 #define ACCEPT_BURST      64      /* connections accepted per wakeup */
 #define ACCEPT_BACKOFF_MS 100     /* listener ignored after EMFILE and kin */
 #define RUN               (-1)    /* parse_options: go on and serve */
-#define RPCBIND_TIMEOUT_S 5       /* wait for a lookup answer at most this */
 
 /* Command-line settings. */
 struct options {
@@ -65,23 +65,14 @@ struct options {
 	unsigned long check_secs;       /* 0: no periodic rpcbind check */
 };
 
-/* What rpcbind says about our program. */
-enum reg_state {
-	REG_OURS,               /* registered with our port */
-	REG_OTHER,              /* registered with another address */
-	REG_MISSING,            /* not registered */
-	REG_UNREACHABLE         /* rpcbind did not answer */
-};
-
 /* Everything the main thread owns. */
 struct server {
 	struct options opt;
 	struct config cfg;              /* read-only once connections exist */
 	int lfd;                        /* listener */
 	int sfd;                        /* signalfd for TERM, INT, HUP */
-	struct sockaddr_in addr;        /* listener address, as registered */
-	struct netconfig *nconf;        /* "tcp" */
-	enum reg_state last_check;      /* result of the previous periodic check */
+	struct sockaddr_in addr;        /* listener address */
+	struct registration reg;        /* our entry in rpcbind */
 	long long listen_resume_ms;     /* listener ignored until then */
 	unsigned long refused;          /* refusals not yet logged */
 	long long refused_log_ms;       /* when refusals were last logged */
@@ -397,186 +388,6 @@ open_listener(struct server *sv)
 }
 
 /*
- * Describes the last rpcbind client error in buf (n bytes); "refused" when
- * rpcbind answered but said no (rpc_createerr was reset before the call).
- */
-static void
-rpc_error(char *buf, size_t n)
-{
-	enum clnt_stat st = rpc_createerr.cf_stat;
-	int err = rpc_createerr.cf_error.re_errno;
-
-	if (st == RPC_SUCCESS)
-		snprintf(buf, n, "refused (is the program registered by another "
-		    "user or daemon?)");
-	else if (st == RPC_SYSTEMERROR && err != 0)
-		snprintf(buf, n, "%s: %s", clnt_sperrno(st), strerror(err));
-	else
-		snprintf(buf, n, "%s", clnt_sperrno(st));
-}
-
-/*
- * Registers SYNC_PROG version 1 over TCP at the listener's address, the way
- * svc_reg would.  Returns 0, or -1 with the reason in why (n bytes).
- */
-static int
-rpcbind_set(struct server *sv, char *why, size_t n)
-{
-	struct netbuf nb = {
-		.maxlen = sizeof sv->addr,
-		.len = sizeof sv->addr,
-		.buf = &sv->addr,
-	};
-
-	rpc_createerr.cf_stat = RPC_SUCCESS;
-	if (rpcb_set(SYNC_PROG, SYNC_V1, sv->nconf, &nb))
-		return 0;
-	rpc_error(why, n);
-	return -1;
-}
-
-/*
- * Asks the rpcbind on 127.0.0.1 (over TCP, so that it answers for netid
- * "tcp") where SYNC_PROG version 1 is, with RPCBPROC_GETVERSADDR.  On
- * REG_UNREACHABLE, why (n bytes) says what failed.
- *
- * Not rpcb_getaddr(): in libtirpc 1.3.3 it caches rpcbind's address, and
- * the first lookup after rpcbind went away frees that cache entry's
- * universal address twice (delete_cache() then destroy_addr() in
- * rpcb_clnt.c), which aborts the daemon.  A handle of our own has no cache.
- */
-static enum reg_state
-rpcbind_lookup(struct server *sv, char *why, size_t n)
-{
-	struct sockaddr_in rb = { .sin_family = AF_INET, .sin_port = htons(111) };
-	struct netbuf rbaddr = { .maxlen = sizeof rb, .len = sizeof rb, .buf = &rb };
-	struct timeval tmo = { .tv_sec = RPCBIND_TIMEOUT_S, .tv_usec = 0 };
-	char netid[] = "tcp", empty[] = "";
-	RPCB parms = { SYNC_PROG, SYNC_V1, netid, empty, empty };
-	enum reg_state st = REG_UNREACHABLE;
-	enum clnt_stat cs;
-	struct netbuf *addr;
-	char *uaddr = NULL;
-	CLIENT *cl;
-
-	rb.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	rpc_createerr.cf_stat = RPC_SUCCESS;
-	cl = clnt_tli_create(RPC_ANYFD, sv->nconf, &rbaddr, RPCBPROG, RPCBVERS4,
-	    0, 0);
-	if (cl == NULL) {
-		rpc_error(why, n);
-		return REG_UNREACHABLE;
-	}
-	cs = clnt_call(cl, RPCBPROC_GETVERSADDR, (xdrproc_t)xdr_rpcb,
-	    (caddr_t)&parms, (xdrproc_t)xdr_wrapstring, (caddr_t)&uaddr, tmo);
-	if (cs != RPC_SUCCESS) {
-		snprintf(why, n, "%s", clnt_sperrno(cs));
-	} else if (uaddr == NULL || uaddr[0] == '\0') {
-		st = REG_MISSING;
-	} else {
-		/* A wildcard registration comes back as the address we asked. */
-		st = REG_OTHER;
-		addr = uaddr2taddr(sv->nconf, uaddr);
-		if (addr != NULL) {
-			const struct sockaddr_in *sin = addr->buf;
-
-			if (addr->len >= sizeof *sin && sin->sin_family == AF_INET &&
-			    sin->sin_port == sv->addr.sin_port)
-				st = REG_OURS;
-			free(addr->buf);
-			free(addr);
-		}
-	}
-	xdr_free((xdrproc_t)xdr_wrapstring, (char *)&uaddr);
-	clnt_destroy(cl);
-	return st;
-}
-
-/*
- * First registration: drops whatever a previous instance left (a crashed
- * daemon's entry points at a dead port), then registers.  Returns 0, or
- * EX_UNAVAILABLE (logged).
- */
-static int
-register_at_start(struct server *sv)
-{
-	char why[256];
-
-	sv->nconf = getnetconfigent("tcp");
-	if (sv->nconf == NULL) {
-		log_err("cannot register with rpcbind: no \"tcp\" entry in "
-		    "/etc/netconfig");
-		return EX_UNAVAILABLE;
-	}
-	rpcb_unset(SYNC_PROG, SYNC_V1, sv->nconf);
-	if (rpcbind_set(sv, why, sizeof why) != 0) {
-		log_err("cannot register with rpcbind: %s", why);
-		return EX_UNAVAILABLE;
-	}
-	sv->last_check = REG_OURS;
-	return 0;
-}
-
-/*
- * SIGHUP: makes sure rpcbind points at us now, replacing another entry for
- * our program if there is one (the admin asked for it).  Logs the outcome.
- */
-static void
-reregister(struct server *sv)
-{
-	char why[256];
-	enum reg_state st = rpcbind_lookup(sv, why, sizeof why);
-
-	if (st == REG_OURS) {
-		log_info("SIGHUP: registration with rpcbind is current");
-		return;
-	}
-	if (st == REG_OTHER)
-		rpcb_unset(SYNC_PROG, SYNC_V1, sv->nconf);
-	if (rpcbind_set(sv, why, sizeof why) == 0) {
-		log_info("SIGHUP: registered with rpcbind");
-		sv->last_check = REG_OURS;
-	} else {
-		log_warn("SIGHUP: cannot register with rpcbind: %s", why);
-	}
-}
-
-/*
- * Periodic check: registers again if rpcbind lost our entry (it was
- * restarted).  Another daemon's entry is left alone, only reported.  Each
- * problem is logged when it starts, not at every check.
- */
-static void
-rpcbind_check(struct server *sv)
-{
-	char why[256];
-	enum reg_state st = rpcbind_lookup(sv, why, sizeof why);
-
-	switch (st) {
-	case REG_OURS:
-		break;
-	case REG_OTHER:
-		if (sv->last_check != REG_OTHER)
-			log_warn("rpcbind lists another address for syncd; not "
-			    "replacing it (send SIGHUP to take over)");
-		break;
-	case REG_MISSING:
-		if (rpcbind_set(sv, why, sizeof why) == 0) {
-			log_info("re-registered with rpcbind");
-			st = REG_OURS;
-		} else if (sv->last_check != REG_MISSING) {
-			log_warn("cannot re-register with rpcbind: %s", why);
-		}
-		break;
-	case REG_UNREACHABLE:
-		if (sv->last_check != REG_UNREACHABLE)
-			log_warn("cannot reach rpcbind: %s", why);
-		break;
-	}
-	sv->last_check = st;
-}
-
-/*
  * Detaches from the terminal unless --foreground (before any thread exists:
  * fork keeps only the calling thread); from then on messages go to syslog.
  * Returns 0, or EX_OSERR (logged).
@@ -703,7 +514,7 @@ handle_signals(struct server *sv)
 
 	while (read(sv->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
 		if (si.ssi_signo == SIGHUP) {
-			reregister(sv);
+			registration_refresh(&sv->reg);
 		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			log_info("received %s", si.ssi_signo == SIGTERM ?
 			    "SIGTERM" : "SIGINT");
@@ -745,7 +556,7 @@ serve(struct server *sv)
 		if (n > 0 && !paused && (pfd[1].revents & POLLIN))
 			accept_ready(sv);
 		if (period > 0 && now_ms() >= next_check) {
-			rpcbind_check(sv);
+			registration_check(&sv->reg);
 			next_check = now_ms() + period;
 		}
 	}
@@ -762,8 +573,6 @@ server_cleanup(struct server *sv)
 		close(sv->lfd);
 	if (sv->sfd >= 0)
 		close(sv->sfd);
-	if (sv->nconf != NULL)
-		freenetconfigent(sv->nconf);
 	if (conn_count() == 0)
 		config_free(&sv->cfg);
 }
@@ -794,7 +603,7 @@ main(int argc, char **argv)
 		goto out;
 	if ((rc = open_listener(&sv)) != 0)
 		goto out;
-	if ((rc = register_at_start(&sv)) != 0)
+	if ((rc = registration_start(&sv.reg, &sv.addr)) != 0)
 		goto out;
 	registered = 1;
 	if ((rc = detach(&sv.opt)) != 0)
@@ -802,10 +611,9 @@ main(int argc, char **argv)
 	log_listening(&sv);
 	rc = serve(&sv);
 out:
-	if (registered) {
-		rpcb_unset(SYNC_PROG, SYNC_V1, sv.nconf);
+	if (registered)
 		log_info("exiting");
-	}
+	registration_stop(&sv.reg);
 	server_cleanup(&sv);
 	return rc;
 }

@@ -8,32 +8,16 @@
  * counted), and hands it over to the BARRIER reply without copying.  A
  * session belongs to one connection thread, so nothing here locks.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "ops.h"
+#include "quote.h"
 #include "session.h"
 #include "status.h"
 
-#define SESSION_LOG_PATH 128    /* bytes of a failed path shown in the log */
-
-/*
- * Writes a printable rendering of the len bytes at p into out (n bytes, at
- * least 4): unprintable bytes become '?', a cut is marked with "...".
- */
-static void
-printable(char *out, size_t n, const char *p, size_t len)
-{
-	size_t i, room = n - 4;
-
-	for (i = 0; i < len && i < room; i++)
-		out[i] = isprint((unsigned char)p[i]) ? p[i] : '?';
-	if (i < len)
-		memcpy(out + i, "...", 3), i += 3;
-	out[i] = '\0';
-}
+#define SESSION_LOG_PATH 128    /* bytes of the quoted failed path in the log */
 
 /* Frees the paths of the itemised failures and forgets them. */
 static void
@@ -64,7 +48,7 @@ session_fail(struct session *s, unsigned int index, const char *path,
 		pathlen = 0;
 	if (pathlen > SYNC_PATH_MAX)
 		pathlen = SYNC_PATH_MAX;
-	printable(shown, sizeof shown, path, pathlen);
+	quote_bytes(path, pathlen, shown, sizeof shown);
 	log_debug("%s: batched call %u ('%s') failed: %s", s->peer, index, shown,
 	    status_name(st));
 

@@ -16,6 +16,7 @@
 #include "check.h"
 #include "log.h"
 #include "path.h"
+#include "quote.h"
 #include "../../client/walk.h"
 
 static char root[64];
@@ -116,7 +117,7 @@ test_order(const struct entry_list *l)
 		char q[QUOTE_BUF];
 
 		CHECK(strcmp(l->v[i].path, expected[i]) == 0, "entry %zu is \"%s\"",
-		    i, name_quote(expected[i], q));
+		    i, quote_str(expected[i], q));
 	}
 	for (size_t i = 1; i < l->n; i++)
 		CHECK(path_cmp(l->v[i - 1].path, l->v[i].path) < 0,
@@ -185,23 +186,6 @@ test_errors(void)
 	}
 }
 
-/* name_quote() makes any name one printable line. */
-static void
-test_quote(void)
-{
-	char q[QUOTE_BUF], longname[QUOTE_BUF * 2];
-
-	CHECK(strcmp(name_quote("a b", q), "a b") == 0, "quote keeps spaces");
-	CHECK(strcmp(name_quote("a\nb\\c\001", q), "a\\nb\\\\c\\001") == 0,
-	    "quote escapes control bytes (%s)", q);
-	CHECK(strcmp(name_quote("\xc3\xa9", q), "\xc3\xa9") == 0, "quote keeps UTF-8");
-	memset(longname, 'x', sizeof longname - 1);
-	longname[sizeof longname - 1] = '\0';
-	name_quote(longname, q);
-	CHECK(strlen(q) < QUOTE_BUF && strcmp(q + strlen(q) - 3, "...") == 0,
-	    "quote cuts long names");
-}
-
 /* Builds the tree, walks it, checks it, removes it. */
 int
 main(void)
@@ -223,7 +207,6 @@ main(void)
 	entry_list_free(&l);
 	close(fd);
 	test_errors();
-	test_quote();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", root);

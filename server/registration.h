@@ -1,0 +1,52 @@
+/*
+ * registration.h -- syncd's entry in rpcbind (registration.c).
+ */
+#ifndef RPCSYNC_REGISTRATION_H
+#define RPCSYNC_REGISTRATION_H
+
+#include <netinet/in.h>
+
+#include <netconfig.h>
+#include <rpc/rpc.h>
+
+#include "sync.h"
+
+/* What rpcbind says about our program. */
+enum reg_state {
+	REG_UNSET,              /* never registered (zero value) */
+	REG_OURS,               /* registered with our port */
+	REG_OTHER,              /* registered with another address */
+	REG_MISSING,            /* not registered */
+	REG_UNREACHABLE         /* rpcbind did not answer */
+};
+
+/* syncd's registration; zero-initialise before registration_start(). */
+struct registration {
+	struct sockaddr_in addr;        /* listener address, as registered */
+	struct netconfig *nconf;        /* "tcp" */
+	enum reg_state last_check;      /* result of the previous check */
+};
+
+/*
+ * Registers SYNC_PROG version 1 over TCP at addr, first dropping whatever
+ * entry a previous instance left.  Returns 0, or EX_UNAVAILABLE (logged).
+ */
+int registration_start(struct registration *reg, const struct sockaddr_in *addr);
+
+/*
+ * SIGHUP: makes sure rpcbind points at us now, replacing another entry for
+ * our program if there is one.  Logs the outcome.
+ */
+void registration_refresh(struct registration *reg);
+
+/*
+ * Periodic check: registers again if rpcbind lost our entry; another
+ * daemon's entry is only reported.  Each problem is logged once, when it
+ * starts.
+ */
+void registration_check(struct registration *reg);
+
+/* Removes our entry (if we made one) and frees what reg holds. */
+void registration_stop(struct registration *reg);
+
+#endif
