@@ -35,13 +35,15 @@ usage(FILE *f)
 	    "Makes PATH in EXPORT (default \"default\") on HOST a copy of DIR.\n"
 	    "PATH defaults to the name of DIR; HOST:EXPORT/ is the export root.\n"
 	    "\n"
-	    "  --port N       connect to syncd on port N directly, without rpcbind\n"
-	    "  --delete       delete remote entries that DIR does not have\n"
-	    "  --stats        print transfer statistics at the end\n"
-	    "  --timeout SEC  give up on an unresponsive server after SEC seconds (%d)\n"
-	    "  -v, --verbose  print one line per entry sent or deleted\n"
-	    "  -h, --help     print this help\n"
-	    "  -V, --version  print the version\n",
+	    "  --port N          connect to syncd on port N directly, without rpcbind\n"
+	    "  --delete          delete remote entries that DIR does not have\n"
+	    "  --stats           print transfer statistics at the end\n"
+	    "  -c, --checksum    compare files by content hash, not size and mtime\n"
+	    "  -W, --whole-file  send changed files whole, never as a delta\n"
+	    "  --timeout SEC     give up on an unresponsive server after SEC seconds (%d)\n"
+	    "  -v, --verbose     print one line per entry sent or deleted\n"
+	    "  -h, --help        print this help\n"
+	    "  -V, --version     print the version\n",
 	    TIMEOUT_DEFAULT);
 }
 
@@ -135,6 +137,8 @@ main(int argc, char **argv)
 		{ "port",    required_argument, NULL, 'p' },
 		{ "delete",  no_argument,       NULL, 'd' },
 		{ "stats",   no_argument,       NULL, 's' },
+		{ "checksum", no_argument,      NULL, 'c' },
+		{ "whole-file", no_argument,    NULL, 'W' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument,       NULL, 'v' },
 		{ "help",    no_argument,       NULL, 'h' },
@@ -149,7 +153,7 @@ main(int argc, char **argv)
 
 	log_init("syncctl", 0);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hvV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":chvVW", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_number(optarg, 1, 65535, &n) < 0) {
@@ -171,6 +175,12 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			o.stats = 1;
+			break;
+		case 'c':
+			o.checksum = 1;
+			break;
+		case 'W':
+			o.whole_file = 1;
 			break;
 		case 'v':
 			o.verbose = 1;

@@ -14,6 +14,13 @@
  *   7. one BARRIER, whose failures are reported by name.
  * Both lists are in path_cmp() order, so one merge pairs every local entry
  * with its remote namesake, and every subtree is a contiguous run.
+ *
+ * A changed file of at least DELTA_MIN bytes whose old version the server
+ * has goes out as a delta (common/delta.h): one synchronous SIGNATURE, then
+ * CREATE with the old file as basis, the matcher's ops as batched COPY and
+ * WRITE calls as they are found, and a COMMIT carrying the hash of the new
+ * content, so the server refuses a result that differs from our file.  A
+ * SIGNATURE that fails (the file vanished, say) just means a whole-file send.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +31,7 @@
 #include <unistd.h>
 
 #include "beneath.h"
+#include "delta.h"
 #include "log.h"
 #include "path.h"
 #include "push.h"
@@ -33,6 +41,7 @@
 #include "walk.h"
 
 #define PUSH_CHUNK (1024 * 1024)    /* bytes per WRITE */
+#define DELTA_MIN  (64 * 1024)      /* smallest file (old and new) sent as a delta */
 #define DIR_MODE_PARENT 0755        /* for directories mkdir -p creates above PATH */
 
 /* Everything one push_run() works with. */
@@ -223,7 +232,7 @@ scan_remote(struct push *p)
 	const char *path = p->o->path;
 	char q[QUOTE_BUF];
 	sync_status st;
-	int rc = remote_list(p->r, path, &p->remote, &st);
+	int rc = remote_list(p->r, path, p->o->checksum, &p->remote, &st);
 
 	quote_str(*path ? path : ".", q);
 	if (rc != REMOTE_OK)
@@ -407,33 +416,26 @@ send_links(struct push *p)
 	return rc;
 }
 
+/* How the sending of one file ended. */
+enum file_outcome {
+	FILE_SENT,              /* COMMIT queued */
+	FILE_FAILED,            /* a local problem, reported; the temp ABORTed */
+	FILE_FALLBACK,          /* no delta possible: send the whole file instead */
+};
+
 /*
- * Sends local file i as CREATE, WRITE chunks, COMMIT under destination d.
- * A file that cannot be read is reported (and its temp ABORTed) and the push
- * goes on.  Returns a remote_rc.
+ * Sends the size bytes of fd (local file i) as CREATE, WRITE chunks and
+ * COMMIT under destination d.  Sets *out.  Returns a remote_rc.
  */
 static int
-send_file(struct push *p, size_t i, const char *d)
+send_whole(struct push *p, size_t i, const char *d, int fd, const struct stat *sb,
+    enum file_outcome *out)
 {
-	const struct entry *e = &p->local.v[i];
-	struct stat sb;
-	sync_handle h;
-	uint64_t off = 0, size;
-	int fd, rc;
+	uint64_t off = 0, size = (uint64_t)sb->st_size;
+	sync_handle h = ++p->next_handle;
+	int rc = remote_batch_create(p->r, h, d, 0);
 
-	fd = open_local(p->rootfd, e->path);
-	if (fd < 0 || fstat(fd, &sb) < 0) {
-		local_error(p, e->path, strerror(errno));
-		goto skip;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		local_error(p, e->path, "no longer a regular file");
-		goto skip;
-	}
-	say(p, "", d, "");
-	size = (uint64_t)sb.st_size;
-	h = ++p->next_handle;
-	rc = remote_batch_create(p->r, h, d);
+	*out = FILE_SENT;
 	while (rc == REMOTE_OK && off < size) {
 		size_t want = size - off < p->chunk ? (size_t)(size - off) : p->chunk;
 		ssize_t n = pread(fd, p->buf, want, (off_t)off);
@@ -441,31 +443,182 @@ send_file(struct push *p, size_t i, const char *d)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			local_error(p, e->path, n < 0 ? strerror(errno) :
+			local_error(p, p->local.v[i].path, n < 0 ? strerror(errno) :
 			    "file shrank while being read");
-			rc = remote_batch_abort(p->r, h, d);
-			goto out;
+			*out = FILE_FAILED;
+			return remote_batch_abort(p->r, h, d);
 		}
 		rc = remote_batch_write(p->r, h, off, p->buf, (size_t)n, d);
 		off += (uint64_t)n;
 		p->st.bytes += (uint64_t)n;
 	}
 	if (rc == REMOTE_OK)
-		rc = remote_batch_commit(p->r, h, size, sb.st_mode & 01777, sb.st_mtim, d);
-	p->st.sent++;
-	touch_parent(p, e->path);
-out:
-	close(fd);
+		rc = remote_batch_commit(p->r, h, size, sb->st_mode & 01777, sb->st_mtim,
+		    NULL, d);
 	return rc;
-skip:
-	if (fd >= 0)
-		close(fd);
-	return REMOTE_OK;
+}
+
+/* What the matcher's callback needs to turn ops into batched calls. */
+struct delta_send {
+	struct push *p;
+	sync_handle  h;
+	const char  *d;
+	int          rc;        /* the first remote failure */
+};
+
+/*
+ * delta_emit_fn: queues a COPY or a WRITE for op and counts it.  Returns
+ * non-zero (stopping the match) when the call could not be queued.
+ */
+static int
+delta_emit(void *arg, const struct delta_op *op)
+{
+	struct delta_send *ds = arg;
+
+	if (op->type == DELTA_COPY) {
+		ds->rc = remote_batch_copy(ds->p->r, ds->h, op->basis_offset, op->length,
+		    op->offset, ds->d);
+		ds->p->st.matched += op->length;
+	} else {
+		ds->rc = remote_batch_write(ds->p->r, ds->h, op->offset, op->data,
+		    (size_t)op->length, ds->d);
+		ds->p->st.bytes += op->length;
+	}
+	return ds->rc != REMOTE_OK;
 }
 
 /*
- * Phase 5: sends files that are missing or whose size or mtime differ;
- * fixes the mode of the others.  Returns a remote_rc.
+ * Sends the size bytes of fd (local file i) as a delta against the server's
+ * copy under destination d: SIGNATURE, CREATE with basis, COPY/WRITE as the
+ * matcher finds them, COMMIT with the new content's hash.  Sets *out
+ * (FILE_FALLBACK when the server gave no signature).  Returns a remote_rc.
+ */
+static int
+send_delta(struct push *p, size_t i, const char *d, int fd, const struct stat *sb,
+    enum file_outcome *out)
+{
+	struct delta_match_opts mo = { .literal_max = p->chunk };
+	struct delta_send ds = { .p = p, .d = d, .rc = REMOTE_OK };
+	unsigned char hash[DELTA_HASH_LEN];
+	struct delta_index *ix = NULL;
+	struct delta_sig sig;
+	sync_status st;
+	int rc, mrc;
+
+	*out = FILE_FALLBACK;
+	if ((rc = remote_signature(p->r, d, &sig, &st)) != REMOTE_OK)
+		return rc;
+	if (st != SYNC_OK) {
+		log_debug("%s: no signature (%s): sending the whole file", d, status_str(st));
+		goto out;
+	}
+	if ((ix = delta_index_new(&sig)) == NULL) {
+		log_err("%s: delta: %s: sending the whole file", d, strerror(errno));
+		goto out;
+	}
+	*out = FILE_SENT;
+	ds.h = ++p->next_handle;
+	if ((rc = remote_batch_create(p->r, ds.h, d, 1)) != REMOTE_OK)
+		goto out;
+	mrc = delta_match_fd(ix, fd, (uint64_t)sb->st_size, &mo, delta_emit, &ds, hash);
+	if (mrc == DELTA_STOPPED) {
+		rc = ds.rc;
+		goto out;
+	}
+	if (mrc != DELTA_OK) {
+		local_error(p, p->local.v[i].path, errno == ENODATA ?
+		    "file shrank while being read" : strerror(errno));
+		*out = FILE_FAILED;
+		rc = remote_batch_abort(p->r, ds.h, d);
+		goto out;
+	}
+	rc = remote_batch_commit(p->r, ds.h, (uint64_t)sb->st_size, sb->st_mode & 01777,
+	    sb->st_mtim, hash, d);
+out:
+	delta_index_free(ix);
+	remote_sig_free(&sig);
+	return rc;
+}
+
+/*
+ * Sends local file i under destination d: as a delta when the server holds
+ * an old version re (same type) and both are at least DELTA_MIN bytes
+ * (unless --whole-file), else whole.  A file that cannot be read is
+ * reported (and its temp ABORTed) and the push goes on.  Returns a
+ * remote_rc.
+ */
+static int
+send_file(struct push *p, size_t i, const char *d, const struct entry *re)
+{
+	const struct entry *e = &p->local.v[i];
+	enum file_outcome out = FILE_FALLBACK;
+	struct stat sb;
+	int fd, rc = REMOTE_OK;
+
+	fd = open_local(p->rootfd, e->path);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		local_error(p, e->path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		local_error(p, e->path, "no longer a regular file");
+		goto out;
+	}
+	say(p, "", d, "");
+	if (!p->o->whole_file && re != NULL && re->size >= DELTA_MIN &&
+	    (uint64_t)sb.st_size >= DELTA_MIN)
+		rc = send_delta(p, i, d, fd, &sb, &out);
+	if (rc == REMOTE_OK && out == FILE_FALLBACK)
+		rc = send_whole(p, i, d, fd, &sb, &out);
+	if (out == FILE_SENT) {
+		p->st.sent++;
+		touch_parent(p, e->path);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/*
+ * --checksum: returns 1 if local file i has the content hash that the
+ * remote entry re lists, 0 if not (or re has none), -1 if the local file
+ * cannot be read (reported).
+ */
+static int
+same_content(struct push *p, size_t i, const struct entry *re)
+{
+	const struct entry *e = &p->local.v[i];
+	unsigned char h[DELTA_HASH_LEN];
+	struct stat sb;
+	int fd, rc = -1;
+
+	if (!re->has_hash)
+		return 0;
+	fd = open_local(p->rootfd, e->path);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		local_error(p, e->path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		local_error(p, e->path, "no longer a regular file");
+		goto out;
+	}
+	if (delta_hash_fd(fd, h, NULL) != 0) {
+		local_error(p, e->path, strerror(errno));
+		goto out;
+	}
+	rc = memcmp(h, re->hash, DELTA_HASH_LEN) == 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/*
+ * Phase 5: sends files that are missing or whose size or mtime differ (with
+ * --checksum: whose size or content differ); fixes the mode (and, with
+ * --checksum, the mtime) of the others.  Returns a remote_rc.
  */
 static int
 send_files(struct push *p)
@@ -475,19 +628,33 @@ send_files(struct push *p)
 	for (size_t i = 1; i < p->local.n && rc == REMOTE_OK; i++) {
 		const struct entry *e = &p->local.v[i], *re = counterpart(p, i);
 		const char *d;
+		unsigned int set = 0;
 		int changed;
 
 		if (e->type != SYNC_REG || (e->flags & ENTRY_ERROR))
 			continue;
-		changed = re == NULL || re->size != e->size || !same_time(re->mtime, e->mtime);
-		if (!changed && re->mode == e->mode)
-			continue;
+		changed = re == NULL || re->size != e->size;
+		if (!changed && p->o->checksum) {
+			int same = same_content(p, i, re);
+
+			if (same < 0)
+				continue;
+			changed = !same;
+		} else if (!changed) {
+			changed = !same_time(re->mtime, e->mtime);
+		}
+		if (!changed) {
+			set = (re->mode != e->mode ? SYNC_SET_MODE : 0) |
+			    (same_time(re->mtime, e->mtime) ? 0 : SYNC_SET_MTIME);
+			if (set == 0)
+				continue;
+		}
 		if ((d = dest_of(p, e->path)) == NULL)
 			continue;
 		if (changed)
-			rc = send_file(p, i, d);
+			rc = send_file(p, i, d, re);
 		else
-			rc = remote_batch_setattr(p->r, d, SYNC_SET_MODE, e->mode, e->mtime);
+			rc = remote_batch_setattr(p->r, d, set, e->mode, e->mtime);
 	}
 	return rc;
 }
@@ -558,6 +725,7 @@ print_stats(const struct push *p)
 	printf("files sent: %llu\n", p->st.sent);
 	printf("entries deleted: %llu\n", p->st.deleted);
 	printf("bytes sent: %llu\n", p->st.bytes);
+	printf("bytes matched: %llu\n", p->st.matched);
 	printf("round trips: %lu\n", remote_round_trips(p->r));
 }
 

@@ -18,6 +18,8 @@ struct push_opts {
 	int          delete;    /* delete remote entries absent locally */
 	int          stats;     /* print the counters at the end */
 	int          verbose;   /* one line per entry sent or deleted */
+	int          whole_file; /* never send a delta (--whole-file) */
+	int          checksum;  /* compare content hashes, not size+mtime (--checksum) */
 };
 
 /* How a push ended; main() maps each to its exit status. */
@@ -35,11 +37,12 @@ enum push_result {
  *   files scanned   local entries examined (files, directories, links; not the root)
  *   files sent      regular files whose contents were sent
  *   entries deleted DELETE calls sent (a directory tree counts once)
- *   bytes sent      file data bytes sent
- *   round trips     synchronous calls (HELLO, LIST pages, BARRIER)
+ *   bytes sent      file data bytes sent (WRITE data; for a delta, its literals)
+ *   bytes matched   file bytes the server copied from its old version (COPY)
+ *   round trips     synchronous calls (HELLO, LIST pages, SIGNATURE, BARRIER)
  */
 struct push_stats {
-	unsigned long long scanned, sent, deleted, bytes, round_trips;
+	unsigned long long scanned, sent, deleted, bytes, matched, round_trips;
 };
 
 /*

@@ -362,11 +362,18 @@ take_entry(struct remote *r, const sync_entry *se, int first,
 	if (se->attr.type == SYNC_LNK &&
 	    (tp->sync_path_len == 0 || memchr(tp->sync_path_val, '\0', tp->sync_path_len) != NULL))
 		return proto_error(r, "LIST returned an invalid symlink target");
+	if (se->hash.sync_hash_len != 0 &&
+	    (se->hash.sync_hash_len != SYNC_HASH_LEN || se->attr.type != SYNC_REG))
+		return proto_error(r, "LIST returned an invalid content hash");
 
 	e.type = se->attr.type;
 	e.mode = se->attr.mode & 07777;
 	e.size = se->attr.size;
 	e.mtime = time_from_wire(se->attr.mtime);
+	if (se->hash.sync_hash_len == SYNC_HASH_LEN) {
+		memcpy(e.hash, se->hash.sync_hash_val, SYNC_HASH_LEN);
+		e.has_hash = 1;
+	}
 	e.path = strdup(path);
 	if (e.type == SYNC_LNK)
 		e.target = strndup(tp->sync_path_val, tp->sync_path_len);
@@ -411,16 +418,17 @@ check_tree(struct remote *r, struct entry_list *l)
 
 /*
  * Fetches one LIST page into out (after: the resume point, or NULL for the
- * first page).  Returns REMOTE_OK with *st the server's status, *eof and
+ * first page; want_hash: ask for content hashes).  Returns REMOTE_OK with *st the server's status, *eof and
  * the last path of the page in last (PATH_BUF bytes), or an error.
  */
 static int
-list_page(struct remote *r, const char *path, const char *after,
+list_page(struct remote *r, const char *path, int want_hash, const char *after,
     struct entry_list *out, sync_status *st, int *eof, char *last)
 {
 	list_args a = { .path = { strlen(path), (char *)path },
 	    .resume = after != NULL,
-	    .after = { after ? strlen(after) : 0, (char *)(after ? after : "") } };
+	    .after = { after ? strlen(after) : 0, (char *)(after ? after : "") },
+	    .want_hash = want_hash != 0 };
 	list_res res;
 	list_ok *ok = &res.list_res_u.ok;
 	enum clnt_stat cs;
@@ -453,21 +461,21 @@ out:
 }
 
 int
-remote_list(struct remote *r, const char *path, struct entry_list *out,
-    sync_status *st)
+remote_list(struct remote *r, const char *path, int want_hash,
+    struct entry_list *out, sync_status *st)
 {
 	char last[PATH_BUF];
 	int eof = 0, rc;
 
 	*st = SYNC_OK;
-	rc = list_page(r, path, NULL, out, st, &eof, last);
+	rc = list_page(r, path, want_hash, NULL, out, st, &eof, last);
 	if (rc == REMOTE_OK && *st == SYNC_OK && out->n == 0)
 		rc = proto_error(r, "LIST returned no root entry");
 	while (rc == REMOTE_OK && *st == SYNC_OK && !eof) {
 		char after[PATH_BUF];
 
 		strcpy(after, last);
-		rc = list_page(r, path, after, out, st, &eof, last);
+		rc = list_page(r, path, want_hash, after, out, st, &eof, last);
 		if (rc == REMOTE_OK && *st != SYNC_OK)
 			rc = proto_error(r, "LIST failed in the middle of a listing");
 	}
@@ -476,6 +484,54 @@ remote_list(struct remote *r, const char *path, struct entry_list *out,
 	if (rc != REMOTE_OK || *st != SYNC_OK)
 		entry_list_free(out);
 	return rc;
+}
+
+/* SIGNATURE: one round trip; the validated signature goes to sig (remote.h). */
+int
+remote_signature(struct remote *r, const char *path, struct delta_sig *sig,
+    sync_status *st)
+{
+	signature_args a = { .path = { strlen(path), (char *)path } };
+	signature_res res;
+	signature_ok *ok = &res.signature_res_u.ok;
+	enum clnt_stat cs;
+	int rc = REMOTE_OK;
+
+	memset(sig, 0, sizeof *sig);
+	memset(&res, 0, sizeof res);
+	r->round_trips++;
+	cs = clnt_call(r->cl, SYNC_SIGNATURE, (xdrproc_t)xdr_signature_args, (caddr_t)&a,
+	    (xdrproc_t)xdr_signature_res, (caddr_t)&res, r->timeout);
+	if (cs != RPC_SUCCESS) {
+		rc = call_failed(r, "SIGNATURE", cs);
+		goto out;
+	}
+	*st = res.status;
+	if (res.status != SYNC_OK)
+		goto out;
+	sig->block_size = ok->block_size;
+	sig->file_size = ok->file_size;
+	sig->n = ok->blocks.blocks_len;
+	sig->blocks = ok->blocks.blocks_val;
+	if (!delta_sig_valid(sig)) {
+		memset(sig, 0, sizeof *sig);
+		rc = proto_error(r, "SIGNATURE returned an inconsistent signature");
+		goto out;
+	}
+	/* The blocks are ours now (xdr_free would free them with free()). */
+	ok->blocks.blocks_val = NULL;
+	ok->blocks.blocks_len = 0;
+out:
+	xdr_free((xdrproc_t)xdr_signature_res, (char *)&res);
+	return rc;
+}
+
+/* Frees the blocks remote_signature() handed over. */
+void
+remote_sig_free(struct delta_sig *sig)
+{
+	free((void *)sig->blocks);
+	memset(sig, 0, sizeof *sig);
 }
 
 /* ---- batched calls --------------------------------------------------- */
@@ -553,11 +609,11 @@ wire_path(const char *s)
 	return p;
 }
 
-/* Queues CREATE: a temp file for handle h beside path. */
+/* Queues CREATE: a temp file for handle h beside path (basis: for COPY). */
 int
-remote_batch_create(struct remote *r, sync_handle h, const char *path)
+remote_batch_create(struct remote *r, sync_handle h, const char *path, int basis)
 {
-	create_args a = { .handle = h, .path = wire_path(path) };
+	create_args a = { .handle = h, .path = wire_path(path), .basis = basis != 0 };
 
 	return batch(r, SYNC_CREATE, "CREATE", (xdrproc_t)xdr_create_args, &a, path);
 }
@@ -573,13 +629,26 @@ remote_batch_write(struct remote *r, sync_handle h, uint64_t offset,
 	return batch(r, SYNC_WRITE, "WRITE", (xdrproc_t)xdr_write_args, &a, path);
 }
 
-/* Queues COMMIT of handle h with its final size, mode and mtime. */
+/* Queues COPY of len bytes at basis_offset of h's basis to offset in its temp. */
+int
+remote_batch_copy(struct remote *r, sync_handle h, uint64_t basis_offset,
+    uint64_t len, uint64_t offset, const char *path)
+{
+	copy_args a = { .handle = h, .basis_offset = basis_offset, .length = len,
+	    .offset = offset };
+
+	return batch(r, SYNC_COPY, "COPY", (xdrproc_t)xdr_copy_args, &a, path);
+}
+
+/* Queues COMMIT of handle h with its final size, mode, mtime and content hash. */
 int
 remote_batch_commit(struct remote *r, sync_handle h, uint64_t size,
-    unsigned int mode, struct timespec mtime, const char *path)
+    unsigned int mode, struct timespec mtime, const unsigned char *hash,
+    const char *path)
 {
 	commit_args a = { .handle = h, .size = size, .mode = mode,
-	    .mtime = time_to_wire(mtime) };
+	    .mtime = time_to_wire(mtime),
+	    .hash = { hash != NULL ? SYNC_HASH_LEN : 0, (char *)hash } };
 
 	return batch(r, SYNC_COMMIT, "COMMIT", (xdrproc_t)xdr_commit_args, &a, path);
 }

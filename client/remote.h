@@ -2,8 +2,8 @@
  * remote.h -- syncctl's side of one connection to syncd.
  *
  * Wraps the CLIENT handle and hides the two ways of calling: synchronous
- * calls (HELLO, LIST, BARRIER), each one round trip and counted, and
- * batched calls (CREATE .. DELETE) that are only queued in the send buffer
+ * calls (HELLO, LIST, SIGNATURE, BARRIER), each one round trip and counted,
+ * and batched calls (CREATE .. DELETE, COPY) that are only queued in the send buffer
  * and reported on by the next BARRIER.  Since the server reports a batched
  * failure by its index in the batch, this module remembers which path each
  * batched call was about, so every failure can be named -- even for WRITE
@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "delta.h"
 #include "sync.h"
 #include "walk.h"
 
@@ -73,26 +74,47 @@ unsigned long remote_round_trips(const struct remote *r);
 int remote_hello(struct remote *r, const char *export, struct remote_hello *h);
 
 /*
- * LIST of path, page after page until the server says eof.  On SYNC_OK the
- * entries go to out (which must be empty), sorted in path_cmp() order, root
- * (path "") first; every entry has been validated: path_check()ed paths,
- * known types, no duplicates, a directory above every entry, non-empty
- * NUL-free link targets.  Returns REMOTE_OK with the server's status in *st
- * (out is left empty unless it is SYNC_OK), or an error (out empty).
+ * LIST of path, page after page until the server says eof; with want_hash
+ * the server adds the content hash of regular files (entry.has_hash).  On
+ * SYNC_OK the entries go to out (which must be empty), sorted in path_cmp()
+ * order, root (path "") first; every entry has been validated: path_check()ed
+ * paths, known types, no duplicates, a directory above every entry, non-empty
+ * NUL-free link targets, hashes of SYNC_HASH_LEN bytes on regular files only.
+ * Returns REMOTE_OK with the server's status in *st (out is left empty unless
+ * it is SYNC_OK), or an error (out empty).
  */
-int remote_list(struct remote *r, const char *path, struct entry_list *out,
+int remote_list(struct remote *r, const char *path, int want_hash,
+    struct entry_list *out, sync_status *st);
+
+/*
+ * SIGNATURE of the regular file path (one round trip).  On SYNC_OK, sig
+ * describes the server's copy and has passed delta_sig_valid(); its blocks
+ * are ours to free with remote_sig_free().  Returns REMOTE_OK with the
+ * server's status in *st (sig empty unless SYNC_OK), REMOTE_PROTO for an
+ * inconsistent signature (logged), or another error.
+ */
+int remote_signature(struct remote *r, const char *path, struct delta_sig *sig,
     sync_status *st);
+
+/* Frees the blocks remote_signature() put in sig and empties it. */
+void remote_sig_free(struct delta_sig *sig);
 
 /*
  * Batched calls.  Each one is queued (no reply, no wait unless the send
  * buffer is full) and remembered under path for the next BARRIER's report.
+ * CREATE with basis also opens the server's current file as the source of
+ * COPY; COMMIT's hash (SYNC_HASH_LEN bytes, or NULL for none) is checked by
+ * the server against the finished file.
  * Return REMOTE_OK, REMOTE_DOWN if the connection failed, or REMOTE_NOMEM.
  */
-int remote_batch_create(struct remote *r, sync_handle h, const char *path);
+int remote_batch_create(struct remote *r, sync_handle h, const char *path, int basis);
 int remote_batch_write(struct remote *r, sync_handle h, uint64_t offset,
     const void *data, size_t len, const char *path);
+int remote_batch_copy(struct remote *r, sync_handle h, uint64_t basis_offset,
+    uint64_t len, uint64_t offset, const char *path);
 int remote_batch_commit(struct remote *r, sync_handle h, uint64_t size,
-    unsigned int mode, struct timespec mtime, const char *path);
+    unsigned int mode, struct timespec mtime, const unsigned char *hash,
+    const char *path);
 int remote_batch_abort(struct remote *r, sync_handle h, const char *path);
 int remote_batch_mkdir(struct remote *r, const char *path, unsigned int mode);
 int remote_batch_symlink(struct remote *r, const char *path, const char *target,

@@ -29,6 +29,8 @@ struct entry {
 	struct timespec mtime;
 	char           *target;  /* symlink target; NULL for other types */
 	unsigned int    flags;   /* ENTRY_* */
+	unsigned char   has_hash; /* hash is set (remote files listed with want_hash) */
+	unsigned char   hash[SYNC_HASH_LEN]; /* XXH3-128 of the content (common/delta.h) */
 };
 
 /* A growable array of entries; the list owns every path and target. */

@@ -55,6 +55,45 @@ confine_open(int root_fd, const char *relpath, int flags, mode_t mode)
 	return fd;
 }
 
+/* Returns the errno for "a regular file was expected, mode was found". */
+static int
+not_regular_errno(mode_t mode)
+{
+	return S_ISDIR(mode) ? EISDIR : EINVAL;
+}
+
+/* Read-only fd of the regular file leaf in dirfd, never a link or device (confine.h). */
+int
+confine_open_regular(int dirfd, const char *leaf, struct stat *sb)
+{
+	int fd, saved;
+
+	if (fstatat(dirfd, leaf, sb, AT_SYMLINK_NOFOLLOW) != 0)
+		return -1;
+	if (!S_ISREG(sb->st_mode)) {
+		errno = not_regular_errno(sb->st_mode);
+		return -1;
+	}
+	fd = openat(dirfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			errno = EINVAL;         /* became a symlink meanwhile */
+		return -1;
+	}
+	if (fstat(fd, sb) != 0)
+		goto fail;
+	if (!S_ISREG(sb->st_mode)) {
+		errno = not_regular_errno(sb->st_mode);
+		goto fail;
+	}
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
 /* O_PATH fd of relpath's parent through confine_open, *leaf its last component. */
 int
 confine_parent(int root_fd, const char *relpath, const char **leaf)

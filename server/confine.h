@@ -19,6 +19,7 @@
 #define RPCSYNC_CONFINE_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "path.h"
@@ -59,6 +60,16 @@ int confine_open(int root_fd, const char *relpath, int flags, mode_t mode);
 int confine_parent(int root_fd, const char *relpath, const char **leaf);
 
 /* ---- helpers on descriptors the caller already holds ---- */
+
+/*
+ * Opens the entry leaf (one component) of the directory dirfd read-only if
+ * it is a regular file: looks first (fstatat, AT_SYMLINK_NOFOLLOW) so a FIFO
+ * or device is never opened, opens with O_NOFOLLOW|O_NONBLOCK|O_NOCTTY, and
+ * checks again on the open fd, which is what decides.  *sb gets the open
+ * file's attributes.  Returns the fd, or -1 with errno: EISDIR for a
+ * directory, EINVAL for a symlink or any other non-regular entry.
+ */
+int confine_open_regular(int dirfd, const char *leaf, struct stat *sb);
 
 /*
  * Writes a fresh temp name, PATH_TEMP_PREFIX followed by 16 random hex

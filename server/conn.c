@@ -66,6 +66,8 @@ union args {
 	symlink_args symlink;
 	setattr_args setattr;
 	delete_args delete;
+	signature_args signature;
+	copy_args copy;
 };
 
 /*
@@ -81,6 +83,7 @@ union results {
 	list_res list;
 	read_res read;
 	barrier_res barrier;
+	signature_res signature;
 };
 
 /* Procedure flags. */
@@ -157,6 +160,13 @@ call_read(struct conn *c, const union args *a, union results *r)
 	op_read(&c->s, &a->read, &r->read);
 }
 
+/* SIGNATURE: block checksums of a file, for a delta transfer (fileops.c). */
+static void
+call_signature(struct conn *c, const union args *a, union results *r)
+{
+	op_signature(&c->s, &a->signature, &r->signature);
+}
+
 /*
  * BARRIER: makes every COMMIT of the batch durable and visible, then reports
  * the batch's accounting and starts the next batch.
@@ -186,6 +196,7 @@ BATCH_ADAPTER(mkdir, mkdir)
 BATCH_ADAPTER(symlink, symlink)
 BATCH_ADAPTER(setattr, setattr)
 BATCH_ADAPTER(delete, delete)
+BATCH_ADAPTER(copy, copy)
 
 /* Through void (*)(void), the generic function pointer, so that xdr_void
  * (declared without parameters) converts without a warning. */
@@ -193,7 +204,10 @@ BATCH_ADAPTER(delete, delete)
 #define BATCHED(name, op, type, off) \
 	{ name, X(xdr_##type), NULL, P_BATCHED | P_MUTATES, NULL, batch_##op, off }
 
-/* The dispatch table; a NULL name marks a hole (none today). */
+/*
+ * The dispatch table; a NULL name marks a hole (none today).  SIGNATURE
+ * only reads, so it is allowed on a read-only export; COPY writes a temp.
+ */
 static const struct proc procs[] = {
 	[SYNC_NULL] = { "NULL", X(xdr_void), X(xdr_void), P_ANYTIME, NULL, NULL,
 	    NO_PATH },
@@ -219,6 +233,10 @@ static const struct proc procs[] = {
 	    offsetof(setattr_args, path)),
 	[SYNC_DELETE] = BATCHED("DELETE", delete, delete_args,
 	    offsetof(delete_args, path)),
+	[SYNC_SIGNATURE] = { "SIGNATURE", X(xdr_signature_args), X(xdr_signature_res), 0,
+	    call_signature, NULL, NO_PATH },
+	/* COPY names no path, like WRITE. */
+	[SYNC_COPY] = BATCHED("COPY", copy, copy_args, NO_PATH),
 };
 
 #define NPROCS (sizeof procs / sizeof procs[0])
@@ -351,6 +369,17 @@ handle_one(struct conn *c)
 	rq.rq_vers = msg.rm_call.cb_vers;
 	rq.rq_proc = msg.rm_call.cb_proc;
 	rq.rq_cred = msg.rm_call.cb_cred;
+	/*
+	 * Only the flavors we use reach libtirpc's authenticator: given any
+	 * other it would run its RPCSEC_GSS code, which leaks memory on every
+	 * call and exposes the Kerberos stack to unauthenticated peers.
+	 */
+	if (rq.rq_cred.oa_flavor != AUTH_NONE && rq.rq_cred.oa_flavor != AUTH_SYS) {
+		log_debug("%s: credential flavor %d refused", c->s.peer,
+		    (int)rq.rq_cred.oa_flavor);
+		svcerr_auth(c->xprt, AUTH_REJECTEDCRED);
+		return;
+	}
 	why = _gss_authenticate(&rq, &msg, &no_dispatch);
 	if (why != AUTH_OK) {
 		log_debug("%s: authentication failed (%d)", c->s.peer, (int)why);

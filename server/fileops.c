@@ -1,5 +1,5 @@
 /*
- * fileops.c -- READ, MKDIR, SYMLINK, SETATTR and DELETE.
+ * fileops.c -- READ, SIGNATURE, MKDIR, SYMLINK, SETATTR and DELETE.
  *
  * Why together: each of these acts on one final component through its
  * parent directory -- the parent opened by the confinement layer, then a
@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "confine.h"
+#include "delta.h"
 #include "log.h"
 #include "ops.h"
 #include "status.h"
@@ -58,11 +59,30 @@ open_parent(struct session *s, const sync_path *wire, sync_status empty_st,
 	return SYNC_OK;
 }
 
-/* Returns the status for a regular file expected but mode found. */
+/*
+ * Checks the wire path into path and opens it read-only as a regular file
+ * (confine_open_regular: never a link, FIFO or device): *fd and *sb on
+ * success.  The empty path is ISDIR (the export root).  Returns SYNC_OK or
+ * the failure status (nothing left open): ISDIR for a directory, INVAL for
+ * anything else that is not a regular file.
+ */
 static sync_status
-not_regular(mode_t mode)
+open_file(struct session *s, const sync_path *wire, char path[PATH_BUF], int *fd,
+    struct stat *sb)
 {
-	return S_ISDIR(mode) ? SYNC_ERR_ISDIR : SYNC_ERR_INVAL;
+	const char *leaf;
+	int pfd;
+	sync_status st;
+
+	*fd = -1;
+	if ((st = open_parent(s, wire, SYNC_ERR_ISDIR, path, &pfd, &leaf)) != SYNC_OK)
+		return st;
+	if ((*fd = confine_open_regular(pfd, leaf, sb)) < 0) {
+		st = status_from_errno(errno);
+		log_debug("%s: open %s: %s", s->peer, path, strerror(errno));
+	}
+	close(pfd);
+	return st;
 }
 
 /*
@@ -96,38 +116,18 @@ void
 op_read(struct session *s, const read_args *a, read_res *r)
 {
 	char path[PATH_BUF];
-	const char *leaf;
 	struct stat sb;
 	char *buf = NULL;
 	size_t want;
 	ssize_t got;
-	int pfd = -1, fd = -1;
+	int fd = -1;
 	sync_status st;
 
 	memset(r, 0, sizeof *r);
-	if ((st = open_parent(s, &a->path, SYNC_ERR_ISDIR, path, &pfd, &leaf)) != SYNC_OK)
+	if ((st = open_file(s, &a->path, path, &fd, &sb)) != SYNC_OK)
 		goto out;
 	if (a->offset > READ_OFFSET_MAX) {
 		st = SYNC_ERR_INVAL;
-		goto out;
-	}
-	/* Look before opening, so a FIFO or device is never opened at all. */
-	if (fstatat(pfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
-		st = status_from_errno(errno);
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		st = not_regular(sb.st_mode);
-		goto out;
-	}
-	fd = openat(pfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &sb) != 0) {
-		st = status_from_errno(errno);
-		goto out;
-	}
-	/* The open decides: whatever is there now must be a regular file. */
-	if (!S_ISREG(sb.st_mode)) {
-		st = not_regular(sb.st_mode);
 		goto out;
 	}
 	want = a->count < SYNC_CHUNK_MAX ? a->count : SYNC_CHUNK_MAX;
@@ -157,8 +157,59 @@ out:
 	free(buf);
 	if (fd >= 0)
 		close(fd);
-	if (pfd >= 0)
-		close(pfd);
+	r->status = st;
+}
+
+/*
+ * SIGNATURE: the block checksums of a regular file (common/delta.h), with
+ * syncd's block size for its size.  INVAL for a file too large to describe
+ * in SYNC_SIG_MAX blocks of at most DELTA_BLOCK_LIMIT bytes; IO if it
+ * shrank while being read.
+ */
+void
+op_signature(struct session *s, const signature_args *a, signature_res *r)
+{
+	signature_ok *ok = &r->signature_res_u.ok;
+	char path[PATH_BUF];
+	struct stat sb;
+	sync_block *blocks = NULL;
+	uint64_t size, n;
+	uint32_t bs;
+	int fd = -1;
+	sync_status st;
+
+	memset(r, 0, sizeof *r);
+	if ((st = open_file(s, &a->path, path, &fd, &sb)) != SYNC_OK)
+		goto out;
+	size = (uint64_t)sb.st_size;
+	if ((bs = delta_block_size(size)) == 0) {
+		log_debug("%s: signature %s: %llu bytes is too large", s->peer, path,
+		    (unsigned long long)size);
+		st = SYNC_ERR_INVAL;
+		goto out;
+	}
+	n = delta_block_count(size, bs);
+	if (n != 0 && (blocks = calloc((size_t)n, sizeof *blocks)) == NULL) {
+		log_err("%s: signature %s: out of memory", s->peer, path);
+		st = SYNC_ERR_SERVERFAULT;
+		goto out;
+	}
+	if (delta_signature_fd(fd, size, bs, blocks) != 0) {
+		st = errno == ENODATA ? SYNC_ERR_IO : status_from_errno(errno);
+		log_debug("%s: signature %s: %s", s->peer, path,
+		    errno == ENODATA ? "file shrank while being read" : strerror(errno));
+		goto out;
+	}
+	ok->block_size = bs;
+	ok->file_size = size;
+	ok->blocks.blocks_len = (u_int)n;
+	ok->blocks.blocks_val = blocks;
+	blocks = NULL;
+	st = SYNC_OK;
+out:
+	free(blocks);
+	if (fd >= 0)
+		close(fd);
 	r->status = st;
 }
 

@@ -21,6 +21,14 @@
  * protocol cannot express -- a path longer than SYNC_PATH_MAX relative to the
  * listed directory, or a symlink target longer than SYNC_PATH_MAX -- are
  * skipped with a warning: no client request could name them anyway.
+ *
+ * With want_hash (syncctl --checksum) every regular file below the listed
+ * directory is read and hashed (XXH3-128, common/delta.h) as it is emitted,
+ * and its attributes are taken from the descriptor that was hashed, so size,
+ * mtime and hash describe the same inode.  Reading is what a page costs
+ * then, so a page also ends after about LIST_PAGE_HASH_BYTES of file data
+ * (never before its first entry): every LIST reply stays within the
+ * client's timeout however large the files are.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,12 +38,14 @@
 #include <unistd.h>
 
 #include "confine.h"
+#include "delta.h"
 #include "log.h"
 #include "ops.h"
 #include "status.h"
 
 #define LIST_PAGE_BYTES (8u << 20)      /* encoded entries per page, about */
-#define LIST_ENTRY_FIXED 40             /* encoded bytes besides path and target */
+#define LIST_ENTRY_FIXED 40             /* encoded bytes besides path, target, hash */
+#define LIST_PAGE_HASH_BYTES (1ull << 30) /* file data hashed per page, about */
 
 /* The state of one page's walk. */
 struct walk {
@@ -48,6 +58,8 @@ struct walk {
 	size_t       bytes;             /* estimated encoded size of ents */
 	int          full;              /* an entry did not fit: eof = FALSE */
 	sync_status  st;                /* first error; stops the walk */
+	int          want_hash;         /* fill the hash of regular files */
+	uint64_t     hashed;            /* file bytes hashed for this page */
 };
 
 /* Encoded size of an XDR opaque of len bytes (length word + padding). */
@@ -110,17 +122,50 @@ path_dup(sync_path *out, const char *p, size_t len)
 }
 
 /*
+ * Hashes the regular file name in dirfd into hash; *sb gets the attributes
+ * of the inode that was hashed and w->hashed grows by its length.  Returns
+ * 0, 1 if the file is gone (the entry is to be skipped), or -1 if it could
+ * not be hashed (logged; the entry goes out without a hash).
+ */
+static int
+hash_entry(struct walk *w, int dirfd, const char *name, unsigned char hash[DELTA_HASH_LEN],
+    struct stat *sb)
+{
+	uint64_t len = 0;
+	int fd, rc = 0;
+
+	if ((fd = confine_open_regular(dirfd, name, sb)) < 0) {
+		if (errno == ENOENT)
+			return 1;
+		log_debug("%s: list: hash %s: %s", w->s->peer, w->path, strerror(errno));
+		return -1;
+	}
+	if (delta_hash_fd(fd, hash, &len) != 0) {
+		log_debug("%s: list: hash %s: %s", w->s->peer, w->path, strerror(errno));
+		rc = -1;
+	}
+	w->hashed += len;
+	close(fd);
+	return rc;
+}
+
+/*
  * Appends the entry w->path with attributes sb (and, for a link, the target
- * of name in dirfd) to the page.  Returns 0 to go on, 1 if the page is full
- * (w->full set), -1 on error (w->st set).  A link whose target cannot be
- * expressed is skipped.
+ * of name in dirfd; for a regular file with want_hash, its hash) to the
+ * page.  Returns 0 to go on, 1 if the page is full (w->full set), -1 on
+ * error (w->st set).  A link whose target cannot be expressed is skipped,
+ * and so is a file that vanishes before it can be hashed.  The root entry
+ * (empty name) is never hashed.
  */
 static int
 emit(struct walk *w, int dirfd, const char *name, const struct stat *sb)
 {
+	unsigned char hash[DELTA_HASH_LEN];
+	struct stat hsb;
 	sync_entry *e;
 	ssize_t tlen = 0;
 	size_t need;
+	int hashing = w->want_hash && S_ISREG(sb->st_mode) && *name != '\0', have_hash = 0;
 
 	if (S_ISLNK(sb->st_mode)) {
 		tlen = read_target(w, dirfd, name);
@@ -136,10 +181,22 @@ emit(struct walk *w, int dirfd, const char *name, const struct stat *sb)
 			return -1;
 		}
 	}
-	need = xdr_opaque_size(w->plen) + xdr_opaque_size((size_t)tlen) + LIST_ENTRY_FIXED;
-	if (w->n >= SYNC_LIST_MAX || (w->n > 0 && w->bytes + need > LIST_PAGE_BYTES)) {
+	need = xdr_opaque_size(w->plen) + xdr_opaque_size((size_t)tlen) + LIST_ENTRY_FIXED +
+	    (hashing ? DELTA_HASH_LEN : 0);
+	if (w->n >= SYNC_LIST_MAX || (w->n > 0 && w->bytes + need > LIST_PAGE_BYTES) ||
+	    (hashing && w->n > 0 && w->hashed + (uint64_t)sb->st_size > LIST_PAGE_HASH_BYTES)) {
 		w->full = 1;
 		return 1;
+	}
+	if (hashing) {
+		int h = hash_entry(w, dirfd, name, hash, &hsb);
+
+		if (h == 1)
+			return 0;               /* vanished meanwhile */
+		if (h == 0) {
+			have_hash = 1;
+			sb = &hsb;              /* the attributes of what was hashed */
+		}
 	}
 	if (w->n == w->cap) {
 		u_int ncap = w->cap != 0 ? w->cap * 2 : 256;
@@ -159,6 +216,15 @@ emit(struct walk *w, int dirfd, const char *name, const struct stat *sb)
 	if (path_dup(&e->target, w->target, (size_t)tlen) != 0) {
 		free(e->path.sync_path_val);
 		goto nomem;
+	}
+	if (have_hash) {
+		if ((e->hash.sync_hash_val = malloc(DELTA_HASH_LEN)) == NULL) {
+			free(e->path.sync_path_val);
+			free(e->target.sync_path_val);
+			goto nomem;
+		}
+		memcpy(e->hash.sync_hash_val, hash, DELTA_HASH_LEN);
+		e->hash.sync_hash_len = DELTA_HASH_LEN;
 	}
 	w->n++;
 	w->bytes += need;
@@ -291,6 +357,7 @@ walk_free(struct walk *w)
 	for (u_int i = 0; i < w->n; i++) {
 		free(w->ents[i].path.sync_path_val);
 		free(w->ents[i].target.sync_path_val);
+		free(w->ents[i].hash.sync_hash_val);
 	}
 	free(w->ents);
 	w->ents = NULL;
@@ -320,6 +387,7 @@ op_list(struct session *s, const list_args *a, list_res *r)
 		goto out;
 	}
 	w->s = s;
+	w->want_hash = a->want_hash;
 	/* O_PATH|O_NOFOLLOW: a link as the listed path is listed, not followed. */
 	if ((fd = confine_open(s->export->root_fd, lpath, O_PATH | O_NOFOLLOW, 0)) < 0 ||
 	    fstat(fd, &sb) != 0) {

@@ -51,6 +51,7 @@
 #define LISTEN_BACKLOG    128
 #define ACCEPT_BURST      64      /* connections accepted per wakeup */
 #define ACCEPT_BACKOFF_MS 100     /* listener ignored after EMFILE and kin */
+#define CONN_SEND_TIMEOUT_S 60    /* a reply that cannot be sent for this long kills the connection */
 #define RUN               (-1)    /* parse_options: go on and serve */
 
 /* Command-line settings. */
@@ -459,6 +460,24 @@ note_refusal(struct server *sv)
 }
 
 /*
+ * Prepares an accepted socket: no Nagle delay for small replies; keepalive
+ * so a vanished peer is noticed; and a send timeout, so that a client that
+ * stops reading its replies makes the reply fail (and its connection end)
+ * instead of pinning a thread and a connection slot forever.
+ */
+static void
+tune_socket(int fd, const char *peer)
+{
+	struct timeval tmo = { .tv_sec = CONN_SEND_TIMEOUT_S, .tv_usec = 0 };
+	int one = 1;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof tmo) != 0)
+		log_debug("%s: setsockopt: %s", peer, strerror(errno));
+}
+
+/*
  * Accepts the connections waiting on the listener (up to ACCEPT_BURST) and
  * starts a thread for each, or closes it at once when the cap is reached.
  * Out of file descriptors, the listener is ignored for a moment instead of
@@ -471,7 +490,7 @@ accept_ready(struct server *sv)
 		struct sockaddr_in sin;
 		socklen_t len = sizeof sin;
 		char ip[INET_ADDRSTRLEN], peer[64];
-		int one = 1, fd;
+		int fd;
 
 		fd = accept4(sv->lfd, (struct sockaddr *)&sin, &len, SOCK_CLOEXEC);
 		if (fd < 0) {
@@ -496,8 +515,7 @@ accept_ready(struct server *sv)
 			snprintf(peer, sizeof peer, "?");
 		else
 			snprintf(peer, sizeof peer, "%s:%u", ip, ntohs(sin.sin_port));
-		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
-			log_debug("%s: TCP_NODELAY: %s", peer, strerror(errno));
+		tune_socket(fd, peer);
 		conn_start(fd, peer, &sv->cfg);   /* closes fd on failure */
 	}
 }

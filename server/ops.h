@@ -24,9 +24,19 @@ void op_list(struct session *s, const list_args *a, list_res *r);
 /* READ: up to a->count bytes of a regular file at a->offset. */
 void op_read(struct session *s, const read_args *a, read_res *r);
 
-/* Batched procedures (staging.c: create/write/commit/abort; fileops.c: rest). */
+/*
+ * SIGNATURE: the block checksums (common/delta.h) of the regular file
+ * a->path, for a delta transfer.
+ */
+void op_signature(struct session *s, const signature_args *a, signature_res *r);
+
+/*
+ * Batched procedures (staging.c: create/write/copy/commit/abort; fileops.c:
+ * the rest).
+ */
 sync_status op_create(struct session *s, const create_args *a);
 sync_status op_write(struct session *s, const write_args *a);
+sync_status op_copy(struct session *s, const copy_args *a);
 sync_status op_commit(struct session *s, const commit_args *a);
 sync_status op_abort(struct session *s, const abort_args *a);
 sync_status op_mkdir(struct session *s, const mkdir_args *a);

@@ -167,7 +167,9 @@ registration_refresh(struct registration *reg)
 
 /*
  * Periodic check: registers again if rpcbind lost our entry (it was
- * restarted).  Another daemon's entry is left alone, only reported.  Each
+ * restarted), and takes the entry back if it points elsewhere: after an
+ * rpcbind restart any local user may register our program number first,
+ * and clients would then send their files to that user's listener.  Each
  * problem is logged when it starts, not at every check.
  */
 void
@@ -181,15 +183,14 @@ registration_check(struct registration *reg)
 	case REG_OURS:
 		break;
 	case REG_OTHER:
-		if (reg->last_check != REG_OTHER)
-			log_warn("rpcbind lists another address for syncd; not "
-			    "replacing it (send SIGHUP to take over)");
-		break;
+		log_warn("rpcbind lists another address for syncd; replacing it");
+		rpcb_unset(SYNC_PROG, SYNC_V1, reg->nconf);
+		/* FALLTHROUGH */
 	case REG_MISSING:
 		if (rpcbind_set(reg, why, sizeof why) == 0) {
 			log_info("re-registered with rpcbind");
 			st = REG_OURS;
-		} else if (reg->last_check != REG_MISSING) {
+		} else if (reg->last_check != st) {
 			log_warn("cannot re-register with rpcbind: %s", why);
 		}
 		break;
@@ -206,7 +207,8 @@ registration_stop(struct registration *reg)
 {
 	if (reg->nconf == NULL)
 		return;
-	if (reg->last_check != REG_UNSET)
+	/* Never remove an entry that, at the last look, was not ours. */
+	if (reg->last_check != REG_UNSET && reg->last_check != REG_OTHER)
 		rpcb_unset(SYNC_PROG, SYNC_V1, reg->nconf);
 	freenetconfigent(reg->nconf);
 	reg->nconf = NULL;

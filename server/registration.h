@@ -40,9 +40,9 @@ int registration_start(struct registration *reg, const struct sockaddr_in *addr)
 void registration_refresh(struct registration *reg);
 
 /*
- * Periodic check: registers again if rpcbind lost our entry; another
- * daemon's entry is only reported.  Each problem is logged once, when it
- * starts.
+ * Periodic check: registers again if rpcbind lost our entry, and takes it
+ * back if it points elsewhere (after an rpcbind restart any local user may
+ * claim our program number).  Each problem is logged once, when it starts.
  */
 void registration_check(struct registration *reg);
 

@@ -1,5 +1,5 @@
 /*
- * staging.c -- CREATE, WRITE, COMMIT, ABORT: where a file becomes visible.
+ * staging.c -- CREATE, WRITE, COPY, COMMIT, ABORT: where a file becomes visible.
  *
  * Why it exists: a client's file must appear under its final name complete
  * or not at all, even if the connection drops or the machine crashes halfway.
@@ -18,6 +18,14 @@
  * touched, one O_RDONLY directory fd is kept for the whole session: syncfs()
  * reports writeback errors that happened since that fd was opened, so it is
  * opened at the first CREATE on that filesystem, before any data is written.
+ *
+ * Delta transfers: a CREATE with `basis` also opens the file currently at
+ * the final name (read-only, never through a link) and keeps it with the
+ * open write until COMMIT or ABORT; COPY moves byte ranges of it into the
+ * temp (copy_file_range, so a filesystem that can share extents does no
+ * I/O).  Since the basis may change between the client's SIGNATURE and this
+ * CREATE, the client sends the hash of the file it meant to build, and
+ * COMMIT refuses a temp whose content hash differs (SYNC_ERR_CHECKSUM).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,6 +37,7 @@
 #include <unistd.h>
 
 #include "confine.h"
+#include "delta.h"
 #include "log.h"
 #include "ops.h"
 #include "status.h"
@@ -39,6 +48,8 @@
 #define STAGING_DIRS_MAX    256             /* ... or this many parent fds */
 #define STAGING_OFFSET_MAX  (1ULL << 62)    /* largest file we accept */
 #define STAGING_TEMP_TRIES  8               /* EEXIST on a random name */
+#define STAGING_COPY_CHUNK  (1ULL << 30)    /* bytes per copy_file_range() call */
+#define STAGING_COPY_BUF    (1U << 20)      /* buffer of the pread/pwrite fallback */
 #define NSEC_PER_SEC        1000000000U
 
 /* A parent directory, shared by every write and commit inside it. */
@@ -61,8 +72,10 @@ struct sdev {
 struct wfile {
 	sync_handle  handle;
 	struct sdir *dir;
-	int          fd;        /* the temp file, O_WRONLY */
-	int          failed;    /* a WRITE failed: COMMIT must fail */
+	int          fd;        /* the temp file, O_RDWR (COMMIT may hash it) */
+	int          failed;    /* a WRITE or COPY failed: COMMIT must fail */
+	int          basis_fd;  /* CREATE with basis: the old file, O_RDONLY; else -1 */
+	uint64_t     basis_size; /* its size when opened: COPY's bound */
 	char         tmp[CONFINE_TEMP_BUF];
 	char        *path;      /* final path as CREATE named it */
 	const char  *leaf;      /* final name, inside path */
@@ -213,6 +226,15 @@ temp_unlink(const struct sdir *d, const char *tmp)
 		log_err("unlink temp %s: %s", tmp, strerror(errno));
 }
 
+/* Closes the basis of w, if it has one. */
+static void
+basis_close(struct wfile *w)
+{
+	if (w->basis_fd >= 0)
+		close(w->basis_fd);
+	w->basis_fd = -1;
+}
+
 /*
  * Ends the open write w: closes its temp, removes the temp when unlink_tmp
  * is set, releases what it holds and takes it out of the table (the last
@@ -221,6 +243,7 @@ temp_unlink(const struct sdir *d, const char *tmp)
 static void
 wfile_drop(struct staging *st, struct wfile *w, int unlink_tmp)
 {
+	basis_close(w);
 	if (w->fd >= 0)
 		close(w->fd);
 	if (unlink_tmp)
@@ -232,12 +255,15 @@ wfile_drop(struct staging *st, struct wfile *w, int unlink_tmp)
 }
 
 /*
- * Opens the parent of path, shares it, and creates a fresh temp in it.
- * Fills w (handle, dir, fd, tmp, path, leaf).  Returns 0, or -1 with errno
- * and nothing held.
+ * Opens the parent of path, shares it, with basis set opens the regular
+ * file at path as the basis, and creates a fresh temp beside it.  Fills w
+ * (handle, dir, fd, tmp, path, leaf, basis_fd, basis_size).  Returns 0, or
+ * -1 with errno and nothing held (a missing basis is ENOENT, a non-regular
+ * one EISDIR or EINVAL).
  */
 static int
-temp_create(struct session *s, struct staging *st, const char *path, struct wfile *w)
+temp_create(struct session *s, struct staging *st, const char *path, int basis,
+    struct wfile *w)
 {
 	struct stat sb;
 	const char *leaf;
@@ -258,11 +284,16 @@ temp_create(struct session *s, struct staging *st, const char *path, struct wfil
 	if ((w->path = strdup(path)) == NULL)
 		goto fail;
 	w->leaf = w->path + (leaf - path);
+	if (basis) {
+		if ((w->basis_fd = confine_open_regular(w->dir->fd, w->leaf, &sb)) < 0)
+			goto fail;
+		w->basis_size = (uint64_t)sb.st_size;
+	}
 	for (int i = 0; i < STAGING_TEMP_TRIES; i++) {
 		if (confine_temp_name(w->tmp) != 0)
 			goto fail;
 		w->fd = openat(w->dir->fd, w->tmp,
-		    O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0600);
+		    O_CREAT | O_EXCL | O_NOFOLLOW | O_RDWR | O_CLOEXEC, 0600);
 		if (w->fd >= 0 || errno != EEXIST)
 			break;
 	}
@@ -271,6 +302,7 @@ temp_create(struct session *s, struct staging *st, const char *path, struct wfil
 	return 0;
 fail:
 	saved = errno;
+	basis_close(w);
 	free(w->path);
 	w->path = NULL;
 	sdir_put(st, w->dir);
@@ -280,9 +312,11 @@ fail:
 }
 
 /*
- * CREATE: opens a fresh temp beside the checked path under handle.  Returns
- * INVAL for a duplicate handle or the export root, TOOMANY past
- * STAGING_OPEN_MAX open writes, ISDIR if the final name is a directory.
+ * CREATE: opens a fresh temp beside the checked path under handle, and with
+ * a->basis the current file at path as the source of COPY.  Returns INVAL
+ * for a duplicate handle or the export root, TOOMANY past STAGING_OPEN_MAX
+ * open writes, ISDIR if the final name is a directory; with a basis, NOENT
+ * if nothing is there and INVAL if it is not a regular file.
  */
 sync_status
 op_create(struct session *s, const create_args *a)
@@ -315,7 +349,8 @@ again:
 	memset(&w, 0, sizeof w);
 	w.handle = a->handle;
 	w.fd = -1;
-	if (temp_create(s, st, path, &w) != 0) {
+	w.basis_fd = -1;
+	if (temp_create(s, st, path, a->basis, &w) != 0) {
 		/* Queued commits hold directory fds: publish them and try once more. */
 		if ((errno == EMFILE || errno == ENFILE) && st->nqueue != 0 && !retried) {
 			retried = 1;
@@ -380,6 +415,129 @@ out:
 }
 
 /*
+ * Copies len bytes at in_off of in to out_off of out with pread/pwrite, for
+ * filesystems without copy_file_range().  Returns 0, or -1 with errno
+ * (ENODATA if in ends early).
+ */
+static int
+copy_plain(int in, uint64_t in_off, int out, uint64_t out_off, uint64_t len)
+{
+	size_t bufsz = len < STAGING_COPY_BUF ? (size_t)len : STAGING_COPY_BUF;
+	char *buf = malloc(bufsz);
+	int rc = -1, saved;
+
+	if (buf == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	while (len > 0) {
+		size_t want = len < bufsz ? (size_t)len : bufsz, done = 0;
+		ssize_t n = pread(in, buf, want, (off_t)in_off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = ENODATA;
+			goto out;
+		}
+		while (done < (size_t)n) {
+			ssize_t m = pwrite(out, buf + done, (size_t)n - done,
+			    (off_t)(out_off + done));
+
+			if (m < 0 && errno == EINTR)
+				continue;
+			if (m <= 0) {
+				if (m == 0)
+					errno = EIO;
+				goto out;
+			}
+			done += (size_t)m;
+		}
+		in_off += (uint64_t)n;
+		out_off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	rc = 0;
+out:
+	saved = errno;
+	free(buf);
+	errno = saved;
+	return rc;
+}
+
+/*
+ * Copies len bytes at in_off of in to out_off of out, in the kernel when it
+ * can (copy_file_range), else through copy_plain().  Returns 0, or -1 with
+ * errno (ENODATA if in ends early).
+ */
+static int
+copy_range(int in, uint64_t in_off, int out, uint64_t out_off, uint64_t len)
+{
+	loff_t io = (loff_t)in_off, oo = (loff_t)out_off;
+
+	while (len > 0) {
+		size_t want = len < STAGING_COPY_CHUNK ? (size_t)len : (size_t)STAGING_COPY_CHUNK;
+		ssize_t n = copy_file_range(in, &io, out, &oo, want, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP ||
+		    errno == EINVAL))
+			return copy_plain(in, (uint64_t)io, out, (uint64_t)oo, len);
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			errno = ENODATA;        /* the basis shrank since CREATE */
+			return -1;
+		}
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+/*
+ * COPY: copies a->length bytes of the handle's basis at a->basis_offset
+ * into its temp at a->offset.  INVAL if the handle has no basis, if the
+ * range is not inside the basis (as it was at CREATE), or if the target
+ * range passes STAGING_OFFSET_MAX; IO if the basis shrank meanwhile.  Any
+ * failure marks the handle failed, like WRITE's.
+ */
+sync_status
+op_copy(struct session *s, const copy_args *a)
+{
+	struct wfile *w;
+	sync_status rc;
+
+	if (s->staging == NULL || (w = wfile_find(s->staging, a->handle)) == NULL ||
+	    w->failed) {
+		rc = SYNC_ERR_BADHANDLE;
+		goto out;
+	}
+	/* Each test keeps to one subtraction that cannot wrap. */
+	if (w->basis_fd < 0 || a->length > w->basis_size ||
+	    a->basis_offset > w->basis_size - a->length ||
+	    a->offset > STAGING_OFFSET_MAX || a->length > STAGING_OFFSET_MAX - a->offset) {
+		log_debug("%s: copy %s: range outside the basis or the file limit", s->peer,
+		    w->path);
+		rc = SYNC_ERR_INVAL;
+		goto fail;
+	}
+	if (copy_range(w->basis_fd, a->basis_offset, w->fd, a->offset, a->length) != 0) {
+		rc = errno == ENODATA ? SYNC_ERR_IO : status_from_errno(errno);
+		log_debug("%s: copy %s: %s", s->peer, w->path,
+		    errno == ENODATA ? "basis shrank" : strerror(errno));
+		goto fail;
+	}
+	rc = SYNC_OK;
+	goto out;
+fail:
+	w->failed = 1;
+out:
+	return rc;
+}
+
+/*
  * Moves the closed temp of w into the commit queue under batch index index
  * and takes w out of the open table.  Returns 0, or -1 (out of memory) with
  * w untouched.
@@ -412,9 +570,35 @@ queue_push(struct staging *st, struct wfile *w, unsigned int index, uint64_t siz
 }
 
 /*
- * COMMIT: checks the size, applies mode (& 01777) and mtime, closes the temp
- * and queues it for the group rename under the current batch index.  Any
- * failure removes the temp.  Returns SYNC_OK once queued.
+ * Checks the temp of w against the hash COMMIT sent (none: nothing to
+ * check).  Returns SYNC_OK, INVAL for a hash that is not DELTA_HASH_LEN
+ * bytes, CHECKSUM on a mismatch, or the status of a read error.
+ */
+static sync_status
+hash_check(struct session *s, struct wfile *w, const sync_hash *want)
+{
+	unsigned char got[DELTA_HASH_LEN];
+
+	if (want->sync_hash_len == 0)
+		return SYNC_OK;
+	if (want->sync_hash_len != DELTA_HASH_LEN || want->sync_hash_val == NULL)
+		return SYNC_ERR_INVAL;
+	if (delta_hash_fd(w->fd, got, NULL) != 0) {
+		log_err("%s: commit %s: hash: %s", s->peer, w->path, strerror(errno));
+		return status_from_errno(errno);
+	}
+	if (memcmp(got, want->sync_hash_val, DELTA_HASH_LEN) != 0) {
+		log_debug("%s: commit %s: content hash mismatch", s->peer, w->path);
+		return SYNC_ERR_CHECKSUM;
+	}
+	return SYNC_OK;
+}
+
+/*
+ * COMMIT: checks the size and, when given, the content hash, applies mode
+ * (& 01777) and mtime, closes the temp and the basis, and queues the temp
+ * for the group rename under the current batch index.  Any failure removes
+ * the temp.  Returns SYNC_OK once queued.
  */
 sync_status
 op_commit(struct session *s, const commit_args *a)
@@ -448,6 +632,9 @@ op_commit(struct session *s, const commit_args *a)
 		rc = SYNC_ERR_INVAL;
 		goto drop;
 	}
+	if ((rc = hash_check(s, w, &a->hash)) != SYNC_OK)
+		goto drop;
+	basis_close(w);
 	ts[0].tv_sec = 0;
 	ts[0].tv_nsec = UTIME_OMIT;
 	ts[1].tv_sec = (time_t)a->mtime.sec;

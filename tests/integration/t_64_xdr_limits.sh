@@ -36,16 +36,24 @@ expect_decode_error() {
 	like "$(sed -n 2p <<<"$OUT")" "RPC: Success" "$what: same connection still answers NULL"
 }
 
-# Control: a well-formed LIST of "" encoded by hand succeeds.
-run timeout 30 "$RAWCALL" --proc 2 --bytes "$(hex_opaque 0)00000000$(hex_opaque 0)" default
+# Control: a well-formed LIST of "" encoded by hand succeeds
+# (path, resume = FALSE, after, want_hash = FALSE).
+run timeout 30 "$RAWCALL" --proc 2 --bytes "$(hex_opaque 0)00000000$(hex_opaque 0)00000000" default
 like "${OUT%%$'\n'*}" "RPC: Success" "hand-encoded LIST \"\" is accepted (the encoding is right)"
 
 expect_decode_error "LIST path length 4097" default 2 \
-	"$(hex_opaque 4097)00000000$(hex_opaque 0)"
+	"$(hex_opaque 4097)00000000$(hex_opaque 0)00000000"
 expect_decode_error "LIST path length 0xFFFFFFFF" default 2 \
 	"ffffffff$(hex_opaque 0 8)"
 expect_decode_error "LIST 'after' length 4097" default 2 \
-	"$(hex_opaque 0)00000001$(hex_opaque 4097)"
+	"$(hex_opaque 0)00000001$(hex_opaque 4097)00000000"
+expect_decode_error "LIST without want_hash (truncated)" default 2 \
+	"$(hex_opaque 0)00000000$(hex_opaque 0)"
+expect_decode_error "SIGNATURE path length 0xFFFFFFFF" default 13 \
+	"ffffffff0000000000000000"
+# COMMIT: handle, size, mode, mtime, then a hash claiming 17 bytes.
+expect_decode_error "COMMIT hash length 17" default 7 \
+	"0000000000000001000000000000000000000124000000000000000100000000$(hex_opaque 17)"
 expect_decode_error "READ path length 0xFFFFFFFF" default 3 \
 	"ffffffff0000000000000000"
 expect_decode_error "HELLO export length 65" "" 1 \
@@ -54,10 +62,11 @@ expect_decode_error "HELLO export length 0xFFFFFFFF" "" 1 \
 	"00000001ffffffff"
 expect_decode_error "LIST with a truncated body" default 2 "0000"
 
-# A procedure number beyond the table: PROC_UNAVAIL, connection still usable.
-run timeout 30 "$RAWCALL" --proc 13 --bytes '' default
-like "${OUT%%$'\n'*}" "Procedure unavailable" "procedure 13: Procedure unavailable"
-like "$(sed -n 2p <<<"$OUT")" "RPC: Success" "procedure 13: same connection still answers NULL"
+# The first procedure number beyond the table (COPY = 14 is the last):
+# PROC_UNAVAIL, connection still usable.
+run timeout 30 "$RAWCALL" --proc 15 --bytes '' default
+like "${OUT%%$'\n'*}" "Procedure unavailable" "procedure 15: Procedure unavailable"
+like "$(sed -n 2p <<<"$OUT")" "RPC: Success" "procedure 15: same connection still answers NULL"
 
 # Out-of-range READ arguments: a clean status, never a crash.
 run "$RAWCALL" default read dir/file 0 4294967295

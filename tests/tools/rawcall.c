@@ -8,9 +8,16 @@
  * own checks.  It links only with common/ and the generated XDR code.
  *
  *   rawcall [--port P] [--host H] [--timeout S] [--no-hello] EXPORT OP [ARGS]
- *     OP: hello | list PATH | read PATH OFFSET COUNT | mkdir PATH
- *         | symlink PATH TARGET | delete PATH | setattr PATH MODE(octal)
+ *     OP: hello | list PATH | list-hash PATH | read PATH OFFSET COUNT
+ *         | mkdir PATH | symlink PATH TARGET | delete PATH
+ *         | setattr PATH MODE(octal)
  *         | put PATH DATA          (CREATE + WRITE + COMMIT)
+ *         | put-hash PATH DATA HASH (the same, COMMIT carrying HASH: 32 hex
+ *                                 digits, "good" for DATA's real hash, or
+ *                                 "short" for a 15-byte one)
+ *         | signature PATH        (SIGNATURE)
+ *         | copy PATH BOFF LEN    (CREATE with basis + COPY of LEN bytes at
+ *                                 BOFF of the basis to offset 0 + COMMIT)
  *   rawcall [--port P] [--host H] [--timeout S] --proc N --bytes HEX [EXPORT]
  *
  * Without --port the server is found through rpcbind on HOST (127.0.0.1).
@@ -21,8 +28,9 @@
  * Output (stdout): one line with the status name (status_name()) of the
  * operation -- for batched operations the status BARRIER reported for the
  * first failed call, or SYNC_OK; for list, one more line per entry
- * ("TYPE MODE SIZE SEC.NSEC PATH[ -> TARGET]", names escaped); for read, a
- * line "len=N eof=B" and the data escaped.  --no-hello skips HELLO so that
+ * ("TYPE MODE SIZE SEC.NSEC PATH[ -> TARGET]", names escaped; list-hash adds
+ * " #HEX" when the entry has a hash); for read, a line "len=N eof=B" and the
+ * data escaped; for signature, a line "block_size=N file_size=N blocks=N".  --no-hello skips HELLO so that
  * the NOSESSION rule can be tested.
  *
  * --proc mode sends HEX verbatim as the argument body of procedure N (after
@@ -46,6 +54,7 @@
 
 #include <rpc/rpc.h>
 
+#include "delta.h"
 #include "sync.h"
 #include "status.h"
 
@@ -81,8 +90,9 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: rawcall [--port P] [--host H] [--timeout S] [--no-hello] EXPORT OP [ARGS]\n"
-	    "  OP: hello | list PATH | read PATH OFFSET COUNT | mkdir PATH\n"
+	    "  OP: hello | list PATH | list-hash PATH | read PATH OFFSET COUNT | mkdir PATH\n"
 	    "      | symlink PATH TARGET | delete PATH | setattr PATH MODE | put PATH DATA\n"
+	    "      | put-hash PATH DATA HASH | signature PATH | copy PATH BOFF LEN\n"
 	    "       rawcall [--port P] [--host H] --proc N --bytes HEX [EXPORT]\n");
 	return EXIT_FAIL;
 }
@@ -306,11 +316,14 @@ barrier(CLIENT *cl, unsigned ncalls)
 	return rc;
 }
 
-/* LIST of path, every page; prints status and entries.  Returns an exit code. */
+/*
+ * LIST of path (want_hash: with content hashes), every page; prints status
+ * and entries.  Returns an exit code.
+ */
 static int
-do_list(CLIENT *cl, sync_path path)
+do_list(CLIENT *cl, sync_path path, int want_hash)
 {
-	list_args a = { path, FALSE, { 0, NULL } };
+	list_args a = { path, FALSE, { 0, NULL }, want_hash != 0 };
 	char *after = NULL;
 	int rc = EXIT_DONE;
 
@@ -345,6 +358,11 @@ do_list(CLIENT *cl, sync_path path)
 			if (e->attr.type == SYNC_LNK) {
 				fputs(" -> ", stdout);
 				print_escaped(e->target.sync_path_val, e->target.sync_path_len);
+			}
+			if (e->hash.sync_hash_len != 0) {
+				fputs(" #", stdout);
+				for (u_int k = 0; k < e->hash.sync_hash_len; k++)
+					printf("%02x", (unsigned char)e->hash.sync_hash_val[k]);
 			}
 			putchar('\n');
 		}
@@ -394,6 +412,61 @@ do_read(CLIENT *cl, sync_path path, unsigned long long off, unsigned count)
 	}
 	xdr_free(XDRPROC(xdr_read_res), (char *)&r);
 	return EXIT_DONE;
+}
+
+/* SIGNATURE of path; prints status and "block_size=N file_size=N blocks=N". */
+static int
+do_signature(CLIENT *cl, sync_path path)
+{
+	signature_args a = { path };
+	signature_res r;
+
+	memset(&r, 0, sizeof r);
+	if (clnt_call(cl, SYNC_SIGNATURE, XDRPROC(xdr_signature_args), (caddr_t)&a,
+	    XDRPROC(xdr_signature_res), (caddr_t)&r, call_timeout) != RPC_SUCCESS) {
+		print_rpc_error(cl);
+		return EXIT_FAIL;
+	}
+	printf("%s\n", status_name(r.status));
+	if (r.status == SYNC_OK) {
+		signature_ok *ok = &r.signature_res_u.ok;
+
+		printf("block_size=%u file_size=%llu blocks=%u\n", ok->block_size,
+		    (unsigned long long)ok->file_size, ok->blocks.blocks_len);
+	}
+	xdr_free(XDRPROC(xdr_signature_res), (char *)&r);
+	return EXIT_DONE;
+}
+
+/*
+ * Parses the put-hash HASH argument for data into out (DELTA_HASH_LEN
+ * bytes): 32 hex digits, "good" (data's real hash) or "short" (15 bytes).
+ * Sets *len.  Returns 0, or -1 if malformed.
+ */
+static int
+parse_hash(const char *s, const sync_path *data, char out[DELTA_HASH_LEN], u_int *len)
+{
+	if (strcmp(s, "good") == 0) {
+		delta_strong(data->sync_path_val, data->sync_path_len, (unsigned char *)out);
+		*len = DELTA_HASH_LEN;
+		return 0;
+	}
+	if (strcmp(s, "short") == 0) {
+		memset(out, 0, DELTA_HASH_LEN);
+		*len = DELTA_HASH_LEN - 1;
+		return 0;
+	}
+	if (strlen(s) != 2 * DELTA_HASH_LEN)
+		return -1;
+	for (int i = 0; i < DELTA_HASH_LEN; i++) {
+		char hex[3] = { s[2 * i], s[2 * i + 1], '\0' };
+
+		if (!isxdigit((unsigned char)hex[0]) || !isxdigit((unsigned char)hex[1]))
+			return -1;
+		out[i] = (char)strtoul(hex, NULL, 16);
+	}
+	*len = DELTA_HASH_LEN;
+	return 0;
 }
 
 /* --proc mode: the raw call, then NULL on the same connection. */
@@ -469,15 +542,23 @@ main(int argc, char **argv)
 
 	if ((strcmp(op, "hello") == 0 && nargs != 0) ||
 	    ((strcmp(op, "list") == 0 || strcmp(op, "mkdir") == 0 ||
-	      strcmp(op, "delete") == 0) && nargs != 1) ||
+	      strcmp(op, "delete") == 0 || strcmp(op, "list-hash") == 0 ||
+	      strcmp(op, "signature") == 0) && nargs != 1) ||
 	    ((strcmp(op, "symlink") == 0 || strcmp(op, "setattr") == 0 ||
 	      strcmp(op, "put") == 0) && nargs != 2) ||
-	    (strcmp(op, "read") == 0 && nargs != 3))
+	    ((strcmp(op, "read") == 0 || strcmp(op, "put-hash") == 0 ||
+	      strcmp(op, "copy") == 0) && nargs != 3))
 		return usage();
 	if (nargs >= 1 && decode_arg(argv[2], &p1) < 0)
 		return usage();
-	if ((strcmp(op, "symlink") == 0 || strcmp(op, "put") == 0) &&
-	    decode_arg(argv[3], &p2) < 0)
+	if ((strcmp(op, "symlink") == 0 || strcmp(op, "put") == 0 ||
+	     strcmp(op, "put-hash") == 0) && decode_arg(argv[3], &p2) < 0)
+		return usage();
+
+	char hash[DELTA_HASH_LEN];
+	u_int hash_len = 0;
+
+	if (strcmp(op, "put-hash") == 0 && parse_hash(argv[4], &p2, hash, &hash_len) < 0)
 		return usage();
 
 	if ((cl = connect_server(host, port)) == NULL)
@@ -496,8 +577,10 @@ main(int argc, char **argv)
 
 	sync_time now = { (quad_t)time(NULL), 0 };
 
-	if (strcmp(op, "list") == 0) {
-		rc = do_list(cl, p1);
+	if (strcmp(op, "list") == 0 || strcmp(op, "list-hash") == 0) {
+		rc = do_list(cl, p1, strcmp(op, "list-hash") == 0);
+	} else if (strcmp(op, "signature") == 0) {
+		rc = do_signature(cl, p1);
 	} else if (strcmp(op, "read") == 0) {
 		rc = do_read(cl, p1, strtoull(argv[3], NULL, 0),
 		    (unsigned)strtoul(argv[4], NULL, 0));
@@ -522,13 +605,23 @@ main(int argc, char **argv)
 
 		if (batch(cl, SYNC_SETATTR, XDRPROC(xdr_setattr_args), &a) == 0)
 			rc = barrier(cl, 1);
-	} else if (strcmp(op, "put") == 0) {
-		create_args ca = { 1, p1 };
+	} else if (strcmp(op, "put") == 0 || strcmp(op, "put-hash") == 0) {
+		create_args ca = { 1, p1, FALSE };
 		write_args wa = { 1, 0, { p2.sync_path_len, p2.sync_path_val } };
-		commit_args ma = { 1, p2.sync_path_len, 0644, now };
+		commit_args ma = { 1, p2.sync_path_len, 0644, now, { hash_len, hash } };
 
 		if (batch(cl, SYNC_CREATE, XDRPROC(xdr_create_args), &ca) == 0 &&
 		    batch(cl, SYNC_WRITE, XDRPROC(xdr_write_args), &wa) == 0 &&
+		    batch(cl, SYNC_COMMIT, XDRPROC(xdr_commit_args), &ma) == 0)
+			rc = barrier(cl, 3);
+	} else if (strcmp(op, "copy") == 0) {
+		uint64_t len = strtoull(argv[4], NULL, 0);
+		create_args ca = { 1, p1, TRUE };
+		copy_args ya = { 1, strtoull(argv[3], NULL, 0), len, 0 };
+		commit_args ma = { 1, len, 0644, now, { 0, NULL } };
+
+		if (batch(cl, SYNC_CREATE, XDRPROC(xdr_create_args), &ca) == 0 &&
+		    batch(cl, SYNC_COPY, XDRPROC(xdr_copy_args), &ya) == 0 &&
 		    batch(cl, SYNC_COMMIT, XDRPROC(xdr_commit_args), &ma) == 0)
 			rc = barrier(cl, 3);
 	} else {

@@ -23,6 +23,7 @@
 #include "../../server/confine.h"
 #include "../../server/ops.h"
 #include "check.h"
+#include "delta.h"
 #include "log.h"
 #include "path.h"
 #include "status.h"
@@ -220,13 +221,31 @@ rm_tree(const char *p)
 	nftw(p, rm_one, 64, FTW_DEPTH | FTW_PHYS);
 }
 
+static int count_fds(void);
+
 /* Batched-call wrappers with wire paths. */
 static sync_status
 do_create(sync_handle h, sync_path p)
 {
-	create_args a = { h, p };
+	create_args a = { h, p, FALSE };
 
 	return op_create(&sess, &a);
+}
+
+static sync_status
+do_create_basis(sync_handle h, sync_path p)
+{
+	create_args a = { h, p, TRUE };
+
+	return op_create(&sess, &a);
+}
+
+static sync_status
+do_copy(sync_handle h, uint64_t boff, uint64_t len, uint64_t off)
+{
+	copy_args a = { h, boff, len, off };
+
+	return op_copy(&sess, &a);
 }
 
 static sync_status
@@ -244,9 +263,34 @@ do_write(sync_handle h, uint64_t off, const char *data, size_t len)
 static sync_status
 do_commit(sync_handle h, uint64_t size, unsigned mode, int64_t sec, unsigned nsec)
 {
-	commit_args a = { h, size, mode, { sec, nsec } };
+	commit_args a = { h, size, mode, { sec, nsec }, { 0, NULL } };
 
 	return op_commit(&sess, &a);
+}
+
+/* COMMIT with a content hash of hlen bytes (mode 0644, mtime 1). */
+static sync_status
+do_commit_hash(sync_handle h, uint64_t size, const unsigned char *hash, u_int hlen)
+{
+	commit_args a = { h, size, 0644, { 1, 0 }, { hlen, (char *)hash } };
+
+	return op_commit(&sess, &a);
+}
+
+static sync_status
+do_signature(sync_path p, signature_res *r)
+{
+	signature_args a = { p };
+
+	op_signature(&sess, &a, r);
+	return r->status;
+}
+
+static void
+free_signature(signature_res *r)
+{
+	xdr_free((xdrproc_t)xdr_signature_res, (char *)r);
+	memset(r, 0, sizeof *r);
 }
 
 static sync_status
@@ -299,12 +343,18 @@ do_read(sync_path p, uint64_t off, unsigned count, read_res *r)
 }
 
 static sync_status
-do_list(sync_path p, int resume, sync_path after, list_res *r)
+do_list_opt(sync_path p, int resume, sync_path after, int want_hash, list_res *r)
 {
-	list_args a = { p, resume, after };
+	list_args a = { p, resume, after, want_hash };
 
 	op_list(&sess, &a, r);
 	return r->status;
+}
+
+static sync_status
+do_list(sync_path p, int resume, sync_path after, list_res *r)
+{
+	return do_list_opt(p, resume, after, FALSE, r);
 }
 
 static void
@@ -365,6 +415,7 @@ test_bad_paths(void)
 		sync_path p;
 	} bad[16];
 	size_t nbad = 0;
+	signature_res sr;
 	read_res rr;
 	list_res lr;
 
@@ -398,6 +449,11 @@ test_bad_paths(void)
 		sync_path p = bad[i].p;
 
 		CHECK(do_create(900 + i, p) == SYNC_ERR_BADPATH, "create '%s': BADPATH", w);
+		CHECK(do_create_basis(900 + i, p) == SYNC_ERR_BADPATH,
+		    "create with basis '%s': BADPATH", w);
+		CHECK(do_signature(p, &sr) == SYNC_ERR_BADPATH &&
+		    sr.signature_res_u.ok.blocks.blocks_val == NULL, "signature '%s': BADPATH", w);
+		free_signature(&sr);
 		CHECK(do_mkdir(p, 0755) == SYNC_ERR_BADPATH, "mkdir '%s': BADPATH", w);
 		CHECK(do_symlink(p, sp("x"), 0, 0) == SYNC_ERR_BADPATH,
 		    "symlink '%s': BADPATH", w);
@@ -422,6 +478,7 @@ test_bad_paths(void)
 static void
 test_planted_links(void)
 {
+	signature_res sr;
 	read_res rr;
 	list_res lr;
 	struct stat sb;
@@ -446,6 +503,10 @@ test_planted_links(void)
 		CHECK(do_delete(sp(p)) == SYNC_ERR_BADPATH, "delete %s: BADPATH", p);
 		CHECK(do_read(sp(p), 0, 100, &rr) == SYNC_ERR_BADPATH, "read %s: BADPATH", p);
 		free_read(&rr);
+		CHECK(do_signature(sp(p), &sr) == SYNC_ERR_BADPATH, "signature %s: BADPATH", p);
+		free_signature(&sr);
+		CHECK(do_create_basis(72, sp(p)) == SYNC_ERR_BADPATH,
+		    "create with basis %s: BADPATH", p);
 		CHECK(do_list(sp(p), 0, sp(""), &lr) == SYNC_ERR_BADPATH, "list %s: BADPATH", p);
 		free_list(&lr);
 	}
@@ -468,6 +529,11 @@ test_planted_links(void)
 	    lst("evil", &sb) == 0 && sb.st_mtim.tv_sec == 1000 && sb.st_mtim.tv_nsec == 5,
 	    "setattr mtime on a link sets the link's own mtime");
 	CHECK(do_mkdir(sp("evil"), 0777) == SYNC_ERR_EXIST, "mkdir over a link: EXIST");
+	CHECK(do_signature(sp("evil"), &sr) == SYNC_ERR_INVAL,
+	    "signature of a link: INVAL, not followed");
+	free_signature(&sr);
+	CHECK(do_create_basis(73, sp("sub/evil")) == SYNC_ERR_INVAL && count_temps() == 0,
+	    "a link as the basis: INVAL, nothing opened");
 
 	/* A link as the final name of a new file is replaced, not written through. */
 	CHECK(do_create(71, sp("sub/evil")) == SYNC_OK && do_write(71, 0, "new", 3) == SYNC_OK &&
@@ -1009,6 +1075,155 @@ test_read(void)
 	    do_delete(sp("fifo")) == SYNC_OK, "cleanup");
 }
 
+/* SIGNATURE, CREATE with a basis, COPY, COMMIT with a hash, LIST with hashes. */
+static void
+test_delta(void)
+{
+	static char data[10000];
+	unsigned char h[DELTA_HASH_LEN], bad[DELTA_HASH_LEN];
+	char buf[8192], want[4000];
+	signature_res sr;
+	signature_ok *ok = &sr.signature_res_u.ok;
+	list_res lr;
+	int fds, hashed;
+
+	for (size_t i = 0; i < sizeof data; i++)
+		data[i] = (char)(i * 13 + 5);
+	put_file("base", data, sizeof data);
+	put_dir("dir");
+	put_link("base", "lnk");
+	mkfifoat(ex.root_fd, "fifo", 0600);
+
+	/* SIGNATURE */
+	delta_strong(data + 8192, 1808, h);
+	CHECK(do_signature(sp("base"), &sr) == SYNC_OK && ok->block_size == 2048 &&
+	    ok->file_size == sizeof data && ok->blocks.blocks_len == 5,
+	    "signature: 5 blocks of 2 KiB for 10000 bytes");
+	CHECK(sr.status == SYNC_OK &&
+	    ok->blocks.blocks_val[0].weak == delta_weak((unsigned char *)data, 2048) &&
+	    ok->blocks.blocks_val[4].weak == delta_weak((unsigned char *)data + 8192, 1808) &&
+	    memcmp(ok->blocks.blocks_val[4].strong, h, DELTA_HASH_LEN) == 0,
+	    "signature: weak and strong sums of each block, the last one short");
+	free_signature(&sr);
+	put_file("empty", "", 0);
+	CHECK(do_signature(sp("empty"), &sr) == SYNC_OK && ok->blocks.blocks_len == 0 &&
+	    ok->file_size == 0, "signature of an empty file: no blocks");
+	free_signature(&sr);
+	CHECK(do_signature(sp("dir"), &sr) == SYNC_ERR_ISDIR, "signature of a directory: ISDIR");
+	free_signature(&sr);
+	CHECK(do_signature(sp(""), &sr) == SYNC_ERR_ISDIR, "signature of the export root: ISDIR");
+	free_signature(&sr);
+	CHECK(do_signature(sp("fifo"), &sr) == SYNC_ERR_INVAL, "signature of a fifo: INVAL, no hang");
+	free_signature(&sr);
+	CHECK(do_signature(sp("nope"), &sr) == SYNC_ERR_NOENT, "signature of nothing: NOENT");
+	free_signature(&sr);
+
+	/* CREATE with basis + COPY + WRITE + COMMIT with the right hash. */
+	memcpy(want, data + 8192, 1808);
+	memcpy(want + 1808, "xyz", 3);
+	memcpy(want + 1811, data, 2048);
+	delta_strong(want, 3859, h);
+	CHECK(do_create_basis(1, sp("base")) == SYNC_OK, "create with basis");
+	CHECK(do_copy(1, 8192, 1808, 0) == SYNC_OK && do_write(1, 1808, "xyz", 3) == SYNC_OK &&
+	    do_copy(1, 0, 2048, 1811) == SYNC_OK && do_copy(1, sizeof data, 0, 0) == SYNC_OK,
+	    "copy, write, copy, and an empty copy at the basis's end");
+	CHECK(do_commit_hash(1, 3859, h, DELTA_HASH_LEN) == SYNC_OK, "commit with the right hash");
+	staging_flush(&sess);
+	CHECK(get_file("base", buf, sizeof buf) == 3859 && memcmp(buf, want, 3859) == 0,
+	    "the new file is rebuilt from the old one and the literal");
+
+	/* COPY out of bounds, without a basis, on unknown handles. */
+	put_file("base", data, sizeof data);
+	CHECK(do_create_basis(2, sp("base")) == SYNC_OK &&
+	    do_copy(2, 0, sizeof data + 1, 0) == SYNC_ERR_INVAL, "copy past the basis's end: INVAL");
+	CHECK(do_copy(2, 0, 1, 0) == SYNC_ERR_BADHANDLE &&
+	    do_commit(2, 1, 0644, 0, 0) == SYNC_ERR_BADHANDLE, "the handle is failed");
+	CHECK(do_create_basis(3, sp("base")) == SYNC_OK &&
+	    do_copy(3, sizeof data + 1, 0, 0) == SYNC_ERR_INVAL, "copy starting past the end: INVAL");
+	CHECK(do_create_basis(4, sp("base")) == SYNC_OK &&
+	    do_copy(4, UINT64_MAX, 2, 0) == SYNC_ERR_INVAL, "copy at 2^64-1 (wraps): INVAL");
+	CHECK(do_create_basis(5, sp("base")) == SYNC_OK &&
+	    do_copy(5, 0, 10, (1ULL << 62) - 5) == SYNC_ERR_INVAL, "copy to beyond 2^62: INVAL");
+	CHECK(do_create(6, sp("nobasis")) == SYNC_OK && do_copy(6, 0, 1, 0) == SYNC_ERR_INVAL,
+	    "copy on a handle without a basis: INVAL");
+	CHECK(do_copy(99, 0, 1, 0) == SYNC_ERR_BADHANDLE, "copy on an unknown handle: BADHANDLE");
+	CHECK(do_commit(3, 0, 0644, 0, 0) == SYNC_ERR_BADHANDLE && do_abort(4) == SYNC_OK &&
+	    do_abort(5) == SYNC_OK && do_commit(6, 0, 0644, 0, 0) == SYNC_ERR_BADHANDLE,
+	    "failed handles: COMMIT fails, ABORT works");
+	staging_flush(&sess);
+	CHECK(!exists("nobasis") && count_temps() == 0, "failed copies leave nothing");
+
+	/* A basis that cannot be one. */
+	CHECK(do_create_basis(7, sp("missing")) == SYNC_ERR_NOENT, "missing basis: NOENT");
+	CHECK(do_create_basis(8, sp("dir")) == SYNC_ERR_ISDIR, "a directory as basis: ISDIR");
+	CHECK(do_create_basis(9, sp("fifo")) == SYNC_ERR_INVAL, "a fifo as basis: INVAL");
+	CHECK(do_create_basis(10, sp("lnk")) == SYNC_ERR_INVAL, "a link as basis: INVAL");
+	CHECK(count_temps() == 0, "refused bases leave no temp");
+
+	/* The basis shrinks after CREATE. */
+	CHECK(do_create_basis(11, sp("base")) == SYNC_OK, "create with basis");
+	put_file("base", "x", 1);
+	CHECK(do_copy(11, 0, 2048, 0) == SYNC_ERR_IO, "copy from a basis that shrank: IO");
+	CHECK(do_abort(11) == SYNC_OK && count_temps() == 0, "abort");
+
+	/* COMMIT hash mismatch and malformed hash. */
+	memcpy(bad, h, sizeof bad);
+	bad[0] ^= 1;
+	CHECK(do_create(12, sp("hashed")) == SYNC_OK && do_write(12, 0, want, 3859) == SYNC_OK &&
+	    do_commit_hash(12, 3859, bad, DELTA_HASH_LEN) == SYNC_ERR_CHECKSUM,
+	    "commit with a wrong hash: CHECKSUM");
+	CHECK(do_create(13, sp("hashed")) == SYNC_OK && do_write(13, 0, want, 3859) == SYNC_OK &&
+	    do_commit_hash(13, 3859, h, DELTA_HASH_LEN - 1) == SYNC_ERR_INVAL,
+	    "commit with a 15-byte hash: INVAL");
+	staging_flush(&sess);
+	CHECK(!exists("hashed") && count_temps() == 0, "a refused commit publishes nothing");
+
+	/* The basis fd is closed by COMMIT, ABORT and session end. */
+	fds = count_fds();
+	CHECK(do_create_basis(14, sp("base")) == SYNC_OK && count_fds() == fds + 3,
+	    "an open write with a basis holds three fds (parent, temp, basis)");
+	CHECK(do_abort(14) == SYNC_OK && count_fds() == fds, "abort closes the basis");
+	CHECK(do_create_basis(15, sp("base")) == SYNC_OK && do_copy(15, 0, 1, 0) == SYNC_OK &&
+	    do_commit(15, 1, 0644, 0, 0) == SYNC_OK, "commit of a delta without a hash");
+	staging_flush(&sess);
+	CHECK(count_fds() == fds, "commit closes the basis");
+	CHECK(do_create_basis(16, sp("base")) == SYNC_OK, "an open write with a basis, left open");
+	staging_free(&sess);
+	CHECK(count_fds() < fds && count_temps() == 0,
+	    "session end closes the basis and removes the temp");
+
+	/* LIST with hashes: regular files only, never the root entry. */
+	put_file("base", data, sizeof data);
+	delta_strong(data, sizeof data, h);
+	CHECK(do_list_opt(sp(""), 0, sp(""), TRUE, &lr) == SYNC_OK, "list with hashes");
+	hashed = 0;
+	for (u_int i = 0; lr.status == SYNC_OK && i < ent_count(&lr); i++) {
+		const sync_entry *e = &lr.list_res_u.ok.entries.entries_val[i];
+
+		if (strcmp(ent_path(&lr, i), "base") == 0 && e->hash.sync_hash_len == DELTA_HASH_LEN &&
+		    memcmp(e->hash.sync_hash_val, h, DELTA_HASH_LEN) == 0)
+			hashed++;
+		else if (e->hash.sync_hash_len != 0 && e->attr.type != SYNC_REG)
+			hashed = -100;
+		else if (e->hash.sync_hash_len != 0 && e->attr.size == 0 && i > 0)
+			hashed++;       /* "empty": the hash of no bytes */
+	}
+	CHECK(hashed == 2, "files carry their XXH3-128, nothing else has a hash");
+	free_list(&lr);
+	CHECK(do_list(sp(""), 0, sp(""), &lr) == SYNC_OK &&
+	    lr.list_res_u.ok.entries.entries_val[1].hash.sync_hash_len == 0,
+	    "list without want_hash: no hashes");
+	free_list(&lr);
+	CHECK(do_list_opt(sp("base"), 0, sp(""), TRUE, &lr) == SYNC_OK && ent_count(&lr) == 1 &&
+	    lr.list_res_u.ok.entries.entries_val[0].hash.sync_hash_len == 0,
+	    "the root entry carries no hash");
+	free_list(&lr);
+
+	CHECK(do_delete(sp("base")) == SYNC_OK && do_delete(sp("empty")) == SYNC_OK &&
+	    do_delete(sp("dir")) == SYNC_OK && do_delete(sp("lnk")) == SYNC_OK &&
+	    do_delete(sp("fifo")) == SYNC_OK, "cleanup");
+}
+
 /* Returns the number of open file descriptors of this process. */
 static int
 count_fds(void)
@@ -1089,6 +1304,7 @@ main(void)
 	test_setattr();
 	test_delete();
 	test_read();
+	test_delta();
 
 	session_end(&sess);
 	CHECK(count_fds() == fds, "no descriptor leaked (%d open, %d at start)", count_fds(), fds);
