@@ -356,6 +356,17 @@ op_setattr(struct session *s, const setattr_args *a)
 	}
 	if (fstatat(dfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) != 0)
 		goto fail;
+	/*
+	 * chmod and utimens act on the inode: for a hard-linked file that
+	 * could be a file outside the export.  Refuse; a COMMIT (new inode,
+	 * renamed into place) is the way to change such a file.
+	 */
+	if (S_ISREG(sb.st_mode) && sb.st_nlink > 1) {
+		log_debug("%s: setattr %s: refused, %ju hard links", s->peer,
+		    path, (uintmax_t)sb.st_nlink);
+		st = SYNC_ERR_ACCES;
+		goto out;
+	}
 	if ((a->set & SYNC_SET_MODE) != 0) {
 		if (S_ISLNK(sb.st_mode)) {
 			st = SYNC_ERR_INVAL;    /* a link has no mode of its own */
@@ -397,6 +408,7 @@ static int
 empty_dir(int dirfd, const char *name, unsigned int depth)
 {
 	struct confine_names names = { 0 };
+	struct stat sb, parent_sb;
 	int fd, rc = -1, saved;
 
 	if (depth > CONFINE_DEPTH_MAX) {
@@ -406,6 +418,14 @@ empty_dir(int dirfd, const char *name, unsigned int depth)
 	}
 	if ((fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return -1;
+	/* Never empty another filesystem mounted inside the export. */
+	if (fstat(dirfd, &parent_sb) != 0 || fstat(fd, &sb) != 0)
+		goto out;
+	if (sb.st_dev != parent_sb.st_dev) {
+		log_warn("delete: %s is a mount point; not descending", name);
+		errno = EXDEV;
+		goto out;
+	}
 	if (confine_read_names(fd, &names) != 0)
 		goto out;
 	for (size_t i = 0; i < names.n; i++)

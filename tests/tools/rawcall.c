@@ -19,6 +19,7 @@
  *         | copy PATH BOFF LEN    (CREATE with basis + COPY of LEN bytes at
  *                                 BOFF of the basis to offset 0 + COMMIT)
  *   rawcall [--port P] [--host H] [--timeout S] --proc N --bytes HEX [EXPORT]
+ *   rawcall --rpcb-set PORT
  *
  * Without --port the server is found through rpcbind on HOST (127.0.0.1).
  * PATH, TARGET and DATA accept the escapes \xNN and \\ (so a NUL can be
@@ -37,6 +38,11 @@
  * a HELLO when EXPORT is given), prints "RPC: Success" or the clnt_sperror()
  * text of that call, then calls NULL on the same connection and prints its
  * outcome the same way, so a test sees that the server survived.
+ *
+ * --rpcb-set registers SYNC_PROG version 1 (tcp) with the local rpcbind at
+ * 127.0.0.1:PORT, as any local user could after an rpcbind restart, so that
+ * a test can check that syncd takes its entry back.  Prints "registered" or
+ * "refused".
  *
  * Exit: 0 when the call completed (whatever the status), 2 on usage error
  * or RPC/transport failure.
@@ -93,7 +99,8 @@ usage(void)
 	    "  OP: hello | list PATH | list-hash PATH | read PATH OFFSET COUNT | mkdir PATH\n"
 	    "      | symlink PATH TARGET | delete PATH | setattr PATH MODE | put PATH DATA\n"
 	    "      | put-hash PATH DATA HASH | signature PATH | copy PATH BOFF LEN\n"
-	    "       rawcall [--port P] [--host H] --proc N --bytes HEX [EXPORT]\n");
+	    "       rawcall [--port P] [--host H] --proc N --bytes HEX [EXPORT]\n"
+	    "       rawcall --rpcb-set PORT\n");
 	return EXIT_FAIL;
 }
 
@@ -469,6 +476,27 @@ parse_hash(const char *s, const sync_path *data, char out[DELTA_HASH_LEN], u_int
 	return 0;
 }
 
+/*
+ * --rpcb-set mode: registers our program at 127.0.0.1:port with the local
+ * rpcbind.  Returns 0 if rpcbind accepted it, EXIT_FAIL otherwise.
+ */
+static int
+do_rpcb_set(int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct netbuf nb = { .maxlen = sizeof sin, .len = sizeof sin, .buf = &sin };
+	struct netconfig *nc = getnetconfigent("tcp");
+	int ok;
+
+	if (nc == NULL)
+		return EXIT_FAIL;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = rpcb_set(SYNC_PROG, SYNC_V1, nc, &nb);
+	freenetconfigent(nc);
+	printf("%s\n", ok ? "registered" : "refused");
+	return ok ? 0 : EXIT_FAIL;
+}
+
 /* --proc mode: the raw call, then NULL on the same connection. */
 static int
 do_proc(CLIENT *cl, unsigned proc, struct rawbytes *rb)
@@ -497,6 +525,7 @@ main(int argc, char **argv)
 		{ "no-hello", no_argument, NULL, 'n' },
 		{ "proc", required_argument, NULL, 'P' },
 		{ "bytes", required_argument, NULL, 'b' },
+		{ "rpcb-set", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *host = "127.0.0.1", *hex = NULL;
@@ -513,6 +542,7 @@ main(int argc, char **argv)
 		case 'n': no_hello = 1; break;
 		case 'P': proc = atoi(optarg); break;
 		case 'b': hex = optarg; break;
+		case 'R': return do_rpcb_set(atoi(optarg));
 		default: return usage();
 		}
 	}
