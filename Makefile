@@ -18,7 +18,7 @@ TIRPC_LIBS   := $(shell pkg-config --libs libtirpc 2>/dev/null || echo -ltirpc)
 
 ALL_CFLAGS   = -std=c11 -Wall -Wextra -Werror $(CFLAGS)
 ALL_CPPFLAGS = -D_GNU_SOURCE -I$(B)/gen -Icommon $(TIRPC_CFLAGS) $(CPPFLAGS)
-LIBS         = $(TIRPC_LIBS) -lxxhash -lpthread
+LIBS         = $(TIRPC_LIBS) -lxxhash -lzstd -lpthread
 
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -34,7 +34,7 @@ TEST_TOOLS = $(patsubst tests/tools/%.c,$(B)/tests/%,$(wildcard tests/tools/*.c)
 
 # Packages the build, the tests and the demo need on Debian 12.
 DEPS = gcc make libc6-dev libtirpc-dev rpcsvc-proto rpcbind pkgconf \
-       iproute2 util-linux procps libxxhash-dev
+       iproute2 util-linux procps libxxhash-dev libzstd-dev
 
 .PHONY: all tests check demo deps install clean
 
@@ -100,6 +100,34 @@ check: deps
 
 demo: deps all
 	scripts/demo.sh $(B)
+
+# Benchmark against rsync and cp (bench/run.sh; writes bench/RESULTS.md).
+# BENCH_RUNS=N timed runs per tool (3), BENCH_SCENARIOS="S1 S3" a subset.
+BENCH_DEPS = rsync time
+BENCH_TOOLS = $(B)/bench/gencorpus $(B)/bench/relay
+
+.PHONY: bench bench-deps
+
+bench: deps bench-deps all $(BENCH_TOOLS)
+	bench/run.sh $(B)
+
+bench-deps:
+	@missing=; for p in $(BENCH_DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
+			|| missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make bench-deps: installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(B)/bench/gencorpus: bench/gencorpus.c
+	@mkdir -p $(@D)
+	$(CC) -D_GNU_SOURCE $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< -lm
+
+$(B)/bench/relay: bench/relay.c
+	@mkdir -p $(@D)
+	$(CC) -D_GNU_SOURCE $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
 install: all
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)

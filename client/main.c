@@ -19,7 +19,9 @@
 #include "log.h"
 #include "push.h"
 #include "quote.h"
+#include "streams.h"
 #include "target.h"
+#include "zstdio.h"
 
 #define SYNCCTL_VERSION "0.1.0"
 #define TIMEOUT_DEFAULT 60
@@ -40,11 +42,16 @@ usage(FILE *f)
 	    "  --stats           print transfer statistics at the end\n"
 	    "  -c, --checksum    compare files by content hash, not size and mtime\n"
 	    "  -W, --whole-file  send changed files whole, never as a delta\n"
+	    "  -z, --compress    compress file data (zstd); default: unless over loopback\n"
+	    "  --no-compress     never compress file data\n"
+	    "  --compress-level N  zstd level 1-%d when compressing (%d)\n"
 	    "  --timeout SEC     give up on an unresponsive server after SEC seconds (%d)\n"
+	    "  --streams N       connections sharing the file transfers, 1-8\n"
+	    "                    (default: one per CPU core)\n"
 	    "  -v, --verbose     print one line per entry sent or deleted\n"
 	    "  -h, --help        print this help\n"
 	    "  -V, --version     print the version\n",
-	    TIMEOUT_DEFAULT);
+	    ZSTDIO_LEVEL_MAX, ZSTDIO_LEVEL_DEFAULT, TIMEOUT_DEFAULT);
 }
 
 /*
@@ -139,7 +146,11 @@ main(int argc, char **argv)
 		{ "stats",   no_argument,       NULL, 's' },
 		{ "checksum", no_argument,      NULL, 'c' },
 		{ "whole-file", no_argument,    NULL, 'W' },
+		{ "compress", no_argument,      NULL, 'z' },
+		{ "no-compress", no_argument,   NULL, 'Z' },
+		{ "compress-level", required_argument, NULL, 'L' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "streams", required_argument, NULL, 'S' },
 		{ "verbose", no_argument,       NULL, 'v' },
 		{ "help",    no_argument,       NULL, 'h' },
 		{ "version", no_argument,       NULL, 'V' },
@@ -153,7 +164,7 @@ main(int argc, char **argv)
 
 	log_init("syncctl", 0);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":chvVW", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":chvVWz", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_number(optarg, 1, 65535, &n) < 0) {
@@ -170,6 +181,14 @@ main(int argc, char **argv)
 			}
 			o.timeout = (unsigned int)n;
 			break;
+		case 'S':
+			if (parse_number(optarg, 1, STREAMS_MAX, &n) < 0) {
+				log_err("--streams: '%s' is not a number of connections (1-%d)",
+				    optarg, STREAMS_MAX);
+				return EX_USAGE;
+			}
+			o.streams = (unsigned int)n;
+			break;
 		case 'd':
 			o.delete = 1;
 			break;
@@ -181,6 +200,20 @@ main(int argc, char **argv)
 			break;
 		case 'W':
 			o.whole_file = 1;
+			break;
+		case 'z':
+			o.compress = PUSH_COMPRESS_ON;
+			break;
+		case 'Z':
+			o.compress = PUSH_COMPRESS_OFF;
+			break;
+		case 'L':
+			if (parse_number(optarg, 1, ZSTDIO_LEVEL_MAX, &n) < 0) {
+				log_err("--compress-level: '%s' is not a level (1-%d)",
+				    optarg, ZSTDIO_LEVEL_MAX);
+				return EX_USAGE;
+			}
+			o.compress_level = (int)n;
 			break;
 		case 'v':
 			o.verbose = 1;
@@ -209,6 +242,8 @@ main(int argc, char **argv)
 	o.host = t.host;
 	o.export = t.export;
 	o.path = t.path;
+	if (o.streams == 0)
+		o.streams = streams_default();
 
 	/* clnt_call blocks signals; a SIGPIPE delivered afterwards would kill us silently. */
 	signal(SIGPIPE, SIG_IGN);

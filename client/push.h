@@ -8,6 +8,13 @@
 #ifndef RPCSYNC_PUSH_H
 #define RPCSYNC_PUSH_H
 
+/* When WRITE data is compressed (zstd, if the server grants it). */
+enum push_compress {
+	PUSH_COMPRESS_AUTO = 0, /* unless the server is reached over loopback */
+	PUSH_COMPRESS_ON,       /* -z, --compress */
+	PUSH_COMPRESS_OFF,      /* --no-compress */
+};
+
 struct push_opts {
 	const char  *host;
 	const char  *port;      /* NULL: ask the host's rpcbind */
@@ -15,11 +22,15 @@ struct push_opts {
 	const char  *path;      /* destination below the export, "" = its root */
 	const char  *dir;       /* local directory to copy */
 	unsigned int timeout;   /* seconds for any wait on the server */
+	unsigned int streams;   /* connections sharing the file phase, 1..STREAMS_MAX
+	                           (--streams; main() defaults it to the cores) */
 	int          delete;    /* delete remote entries absent locally */
 	int          stats;     /* print the counters at the end */
 	int          verbose;   /* one line per entry sent or deleted */
 	int          whole_file; /* never send a delta (--whole-file) */
 	int          checksum;  /* compare content hashes, not size+mtime (--checksum) */
+	enum push_compress compress; /* -z / --no-compress; AUTO by default */
+	int          compress_level; /* --compress-level; 0: ZSTDIO_LEVEL_DEFAULT */
 };
 
 /* How a push ended; main() maps each to its exit status. */
@@ -38,18 +49,24 @@ enum push_result {
  *   files sent      regular files whose contents were sent
  *   entries deleted DELETE calls sent (a directory tree counts once)
  *   bytes sent      file data bytes sent (WRITE data; for a delta, its literals)
+ *   bytes on wire (data)  the same data as it went out in WRITE calls, after
+ *                   compression (equal to bytes sent when nothing compressed)
  *   bytes matched   file bytes the server copied from its old version (COPY)
- *   round trips     synchronous calls (HELLO, LIST pages, SIGNATURE, BARRIER)
+ *   round trips     synchronous calls (HELLO, LIST pages, SIGNATURE, BARRIER),
+ *                   over all connections
  */
 struct push_stats {
 	unsigned long long scanned, sent, deleted, bytes, matched, round_trips;
+	unsigned long long wire;    /* bytes on wire (data) */
 };
 
 /*
  * Pushes o->dir to o->path in o->export on o->host, in the order DESIGN.md
  * describes (mkdir -p of PATH, deletions, directories, symlinks, files,
- * directory attributes deepest first, one BARRIER).  Every problem is
- * reported on stderr as one line; verbose and --stats output go to stdout.
+ * directory attributes deepest first, one BARRIER; with several streams
+ * the files go over up to o->streams connections, see push.c).  Every
+ * problem is reported on stderr as one line; verbose and --stats output go
+ * to stdout.
  */
 enum push_result push_run(const struct push_opts *o);
 

@@ -13,6 +13,10 @@
  *   - Whatever a LIST reply contains is checked before anyone uses it: a
  *     malicious server must not be able to make push.c act on paths outside
  *     the destination or on entries below a symlink.
+ *   - Compression is a property of the connection, not of the caller: once
+ *     HELLO granted SYNC_CAP_ZSTD, remote_batch_write() compresses each
+ *     chunk (common/zstdio.h), so whole files and delta literals alike are
+ *     compressed without push.c knowing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,12 +36,23 @@
 #include "path.h"
 #include "remote.h"
 #include "status.h"
+#include "zstdio.h"
 
 struct remote {
 	CLIENT        *cl;
 	char           name[300];     /* "host" or "host:port", for messages */
 	struct timeval timeout;
 	unsigned long  round_trips;   /* synchronous calls made */
+
+	/* Compression of WRITE data (remote_set_compress, HELLO's grant). */
+	int            zlevel;        /* level to ask for; 0: do not ask */
+	unsigned int   caps;          /* SYNC_CAP_* the last HELLO granted */
+	struct zstdio_enc *zenc;      /* made when SYNC_CAP_ZSTD is granted */
+	char          *zbuf;          /* one compressed chunk */
+	size_t         zbuf_cap;
+	unsigned long long wire_data; /* WRITE data bytes sent, after compression */
+	struct sockaddr_storage peer; /* the server's address, for remote_open_same() */
+	socklen_t      peer_len;      /* 0: unknown */
 
 	/* The path of every batched call since the last BARRIER. */
 	char          *names;         /* NUL-terminated paths, back to back */
@@ -155,43 +170,20 @@ fail:
 }
 
 /*
- * Dials host:port directly (no rpcbind) and wraps the socket in a CLIENT.
- * Returns it, or NULL with a message logged.
+ * Wraps the connected socket fd (to sa, len bytes) in a CLIENT that closes
+ * fd when destroyed; on failure fd is closed.  Returns the CLIENT, or NULL
+ * with a message logged.
  */
 static CLIENT *
-dial_port(struct remote *r, const char *host, const char *port)
+wrap_fd(struct remote *r, int fd, const struct sockaddr *sa, socklen_t len)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-	    .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *res = NULL, *ai;
 	struct sockaddr_storage ss;
 	struct netconfig *nc = NULL;
-	struct netbuf nb;
+	struct netbuf nb = { .len = len, .maxlen = len, .buf = &ss };
 	CLIENT *cl = NULL;
-	int fd = -1, gai, err = 0, family = 0;
 
-	gai = getaddrinfo(host, port, &hints, &res);
-	if (gai != 0) {
-		log_err("%s: cannot resolve: %s", r->name, gai_strerror(gai));
-		return NULL;
-	}
-	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		fd = connect_timed(ai, (int)r->timeout.tv_sec * 1000);
-		if (fd < 0) {
-			err = errno;
-			continue;
-		}
-		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
-		nb.len = nb.maxlen = ai->ai_addrlen;
-		nb.buf = &ss;
-		family = ai->ai_family;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		log_err("%s: cannot connect: %s", r->name, strerror(err));
-		return NULL;
-	}
-	nc = getnetconfigent(family == AF_INET6 ? "tcp6" : "tcp");
+	memcpy(&ss, sa, len);
+	nc = getnetconfigent(sa->sa_family == AF_INET6 ? "tcp6" : "tcp");
 	if (nc == NULL) {
 		log_err("%s: no netconfig entry for tcp", r->name);
 		goto out;
@@ -209,6 +201,42 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return cl;
+}
+
+/*
+ * Dials host:port directly (no rpcbind) and wraps the socket in a CLIENT.
+ * Returns it, or NULL with a message logged.
+ */
+static CLIENT *
+dial_port(struct remote *r, const char *host, const char *port)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res = NULL, *ai;
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	int fd = -1, gai, err = 0;
+
+	gai = getaddrinfo(host, port, &hints, &res);
+	if (gai != 0) {
+		log_err("%s: cannot resolve: %s", r->name, gai_strerror(gai));
+		return NULL;
+	}
+	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+		fd = connect_timed(ai, (int)r->timeout.tv_sec * 1000);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+		len = ai->ai_addrlen;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		log_err("%s: cannot connect: %s", r->name, strerror(err));
+		return NULL;
+	}
+	return wrap_fd(r, fd, (struct sockaddr *)&ss, len);
 }
 
 /*
@@ -251,6 +279,9 @@ set_timeouts(struct remote *r)
 		log_err("%s: setsockopt: %s", r->name, strerror(errno));
 		return -1;
 	}
+	r->peer_len = sizeof r->peer;
+	if (getpeername(fd, (struct sockaddr *)&r->peer, &r->peer_len) < 0)
+		r->peer_len = 0;      /* remote_open_same() will say so */
 	return 0;
 }
 
@@ -284,6 +315,44 @@ remote_open(const char *host, const char *port, unsigned int timeout, int *err)
 	return r;
 }
 
+struct remote *
+remote_open_same(const struct remote *like, int *err)
+{
+	struct remote *r = calloc(1, sizeof *r);
+	struct addrinfo ai = { 0 };
+	int fd;
+
+	*err = REMOTE_NOMEM;
+	if (r == NULL) {
+		log_err("out of memory");
+		return NULL;
+	}
+	*err = REMOTE_DOWN;
+	/* Only fields remote_open() fixed: like's owner may be using it meanwhile. */
+	memcpy(r->name, like->name, sizeof r->name);
+	r->timeout = like->timeout;
+	if (like->peer_len == 0) {
+		log_err("%s: cannot open another connection: server address unknown",
+		    r->name);
+		goto fail;
+	}
+	ai.ai_family = like->peer.ss_family;
+	ai.ai_addr = (struct sockaddr *)&like->peer;
+	ai.ai_addrlen = like->peer_len;
+	if ((fd = connect_timed(&ai, (int)r->timeout.tv_sec * 1000)) < 0) {
+		log_err("%s: cannot connect: %s", r->name, strerror(errno));
+		goto fail;
+	}
+	r->cl = wrap_fd(r, fd, ai.ai_addr, ai.ai_addrlen);
+	if (r->cl == NULL || set_timeouts(r) < 0)
+		goto fail;
+	*err = REMOTE_OK;
+	return r;
+fail:
+	remote_close(r);
+	return NULL;
+}
+
 void
 remote_close(struct remote *r)
 {
@@ -291,6 +360,8 @@ remote_close(struct remote *r)
 		return;
 	if (r->cl != NULL)
 		clnt_destroy(r->cl);
+	zstdio_enc_free(r->zenc);
+	free(r->zbuf);
 	free(r->names);
 	free(r->calls);
 	free(r);
@@ -302,12 +373,78 @@ remote_round_trips(const struct remote *r)
 	return r->round_trips;
 }
 
+size_t
+remote_pending(const struct remote *r)
+{
+	return r->ncalls;
+}
+
+/* ---- compression ----------------------------------------------------- */
+
+void
+remote_set_compress(struct remote *r, int level)
+{
+	r->zlevel = level > 0 ? level : 0;
+}
+
+int
+remote_peer_loopback(const struct remote *r)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	int fd;
+
+	if (!clnt_control(r->cl, CLGET_FD, (char *)&fd) ||
+	    getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;       /* unknown: treat as remote, compressing is harmless */
+	return zstdio_addr_is_loopback((struct sockaddr *)&ss, len);
+}
+
+unsigned long long
+remote_wire_data(const struct remote *r)
+{
+	return r->wire_data;
+}
+
+/*
+ * Replaces a's data (len bytes at most SYNC_CHUNK_MAX) by a zstd frame and
+ * sets a->raw_len when compression is on and the frame is worth it; leaves
+ * a alone otherwise.  The frame lives in r->zbuf until the next call.
+ * Returns REMOTE_OK or REMOTE_NOMEM (logged).
+ */
+static int
+compress_write(struct remote *r, write_args *a)
+{
+	size_t len = a->data.data_len, n;
+
+	if (r->zenc == NULL || !(r->caps & SYNC_CAP_ZSTD) || len == 0)
+		return REMOTE_OK;
+	if (len > r->zbuf_cap) {
+		char *nb = realloc(r->zbuf, len);
+
+		if (nb == NULL) {
+			log_err("out of memory");
+			return REMOTE_NOMEM;
+		}
+		r->zbuf = nb;
+		r->zbuf_cap = len;
+	}
+	n = zstdio_compress(r->zenc, a->data.data_val, len, r->zbuf, len);
+	if (n == 0)
+		return REMOTE_OK;       /* not worth it: the chunk goes raw */
+	a->raw_len = (u_int)len;
+	a->data.data_len = (u_int)n;
+	a->data.data_val = r->zbuf;
+	return REMOTE_OK;
+}
+
 /* ---- synchronous calls ----------------------------------------------- */
 
 int
 remote_hello(struct remote *r, const char *export, struct remote_hello *h)
 {
-	hello_args a = { .proto_version = SYNC_VERSION, .export = (char *)export };
+	hello_args a = { .proto_version = SYNC_VERSION, .export = (char *)export,
+	    .caps = r->zlevel > 0 ? SYNC_CAP_ZSTD : 0 };
 	hello_res res;
 	enum clnt_stat st;
 	int rc = REMOTE_OK;
@@ -327,8 +464,19 @@ remote_hello(struct remote *r, const char *export, struct remote_hello *h)
 		rc = proto_error(r, "HELLO answered with another protocol version");
 		goto out;
 	}
+	if (res.hello_res_u.ok.caps & ~a.caps) {
+		rc = proto_error(r, "HELLO granted a capability that was not asked for");
+		goto out;
+	}
 	h->flags = res.hello_res_u.ok.flags;
 	h->chunk_max = res.hello_res_u.ok.chunk_max;
+	h->caps = r->caps = res.hello_res_u.ok.caps;
+	if ((r->caps & SYNC_CAP_ZSTD) && r->zenc == NULL &&
+	    (r->zenc = zstdio_enc_new(r->zlevel)) == NULL) {
+		log_err("out of memory");
+		rc = REMOTE_NOMEM;
+		goto out;
+	}
 out:
 	xdr_free((xdrproc_t)xdr_hello_res, (char *)&res);
 	return rc;
@@ -618,15 +766,25 @@ remote_batch_create(struct remote *r, sync_handle h, const char *path, int basis
 	return batch(r, SYNC_CREATE, "CREATE", (xdrproc_t)xdr_create_args, &a, path);
 }
 
-/* Queues WRITE of len bytes at offset into handle h (path: for the report). */
+/*
+ * Queues WRITE of len bytes at offset into handle h (path: for the report),
+ * compressed when that was negotiated and pays; counts the bytes that go
+ * on the wire.
+ */
 int
 remote_batch_write(struct remote *r, sync_handle h, uint64_t offset,
     const void *data, size_t len, const char *path)
 {
-	write_args a = { .handle = h, .offset = offset,
+	write_args a = { .handle = h, .offset = offset, .raw_len = 0,
 	    .data = { (u_int)len, (char *)data } };
+	int rc;
 
-	return batch(r, SYNC_WRITE, "WRITE", (xdrproc_t)xdr_write_args, &a, path);
+	if ((rc = compress_write(r, &a)) != REMOTE_OK)
+		return rc;
+	rc = batch(r, SYNC_WRITE, "WRITE", (xdrproc_t)xdr_write_args, &a, path);
+	if (rc == REMOTE_OK)
+		r->wire_data += a.data.data_len;
+	return rc;
 }
 
 /* Queues COPY of len bytes at basis_offset of h's basis to offset in its temp. */

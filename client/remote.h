@@ -35,6 +35,7 @@ struct remote_hello {
 	sync_status  status;     /* SYNC_OK, or why the export was refused */
 	unsigned int flags;      /* SYNC_EXPORT_* */
 	unsigned int chunk_max;  /* largest WRITE the server takes */
+	unsigned int caps;       /* SYNC_CAP_* granted (only ones we asked for) */
 };
 
 /* One failed batched call, as the BARRIER reported it. */
@@ -60,16 +61,43 @@ struct remote_report {
 struct remote *remote_open(const char *host, const char *port,
     unsigned int timeout, int *err);
 
+/*
+ * Opens another connection to the very server like is connected to (its
+ * peer address: no rpcbind query, no second name lookup that could pick
+ * another machine), with like's timeout; HELLO is the caller's.  Reads only
+ * what remote_open() fixed, so it may run while another thread uses like.
+ * Returns the connection, or NULL with a message logged and *err set.
+ */
+struct remote *remote_open_same(const struct remote *like, int *err);
+
 /* Closes the connection and frees r (NULL is allowed). */
 void remote_close(struct remote *r);
 
 /* Returns the number of synchronous calls (round trips) made so far. */
 unsigned long remote_round_trips(const struct remote *r);
 
+/* Returns the number of batched calls queued since the last BARRIER. */
+size_t remote_pending(const struct remote *r);
+
 /*
- * HELLO: checks the protocol version and selects export.  Returns REMOTE_OK
- * with the server's answer in *h (h->status may still refuse the export),
- * or an error.
+ * Asks for compression at r's next HELLO: level > 0 asks for SYNC_CAP_ZSTD
+ * and, once granted, every WRITE's data goes out as a zstd frame at that
+ * level when that saves at least 1/32 of it (raw otherwise); 0 asks for
+ * nothing.  Call before remote_hello().
+ */
+void remote_set_compress(struct remote *r, int level);
+
+/* Returns 1 if r's server is reached over loopback (127/8, ::1), else 0. */
+int remote_peer_loopback(const struct remote *r);
+
+/* Returns the WRITE data bytes put on the wire so far (after compression). */
+unsigned long long remote_wire_data(const struct remote *r);
+
+/*
+ * HELLO: checks the protocol version, selects export and asks for the
+ * capabilities remote_set_compress() chose.  Returns REMOTE_OK with the
+ * server's answer in *h (h->status may still refuse the export), or an
+ * error (REMOTE_PROTO also for a grant of something not asked for).
  */
 int remote_hello(struct remote *r, const char *export, struct remote_hello *h);
 
@@ -102,6 +130,8 @@ void remote_sig_free(struct delta_sig *sig);
 /*
  * Batched calls.  Each one is queued (no reply, no wait unless the send
  * buffer is full) and remembered under path for the next BARRIER's report.
+ * WRITE's data (len at most SYNC_CHUNK_MAX) is compressed when HELLO
+ * granted SYNC_CAP_ZSTD (remote_set_compress).
  * CREATE with basis also opens the server's current file as the source of
  * COPY; COMMIT's hash (SYNC_HASH_LEN bytes, or NULL for none) is checked by
  * the server against the finished file.

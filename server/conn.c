@@ -86,6 +86,9 @@ union results {
 	signature_res signature;
 };
 
+/* The HELLO capabilities this server supports (granted when asked). */
+#define CONN_CAPS SYNC_CAP_ZSTD
+
 /* Procedure flags. */
 #define P_ANYTIME 0x1   /* allowed before HELLO selected an export */
 #define P_BATCHED 0x2   /* never replies; outcome reported by BARRIER */
@@ -111,6 +114,8 @@ struct proc {
  * client for the rest of the connection.  Switching to another export
  * completes the pending commits and drops the open writes of the old one
  * first, so that nothing staged under one export survives into the other.
+ * Grants the asked capabilities that CONN_CAPS has (unknown bits are
+ * ignored); a refused HELLO changes neither the export nor the grant.
  */
 static void
 call_hello(struct conn *c, const union args *a, union results *r)
@@ -138,12 +143,14 @@ call_hello(struct conn *c, const union args *a, union results *r)
 		c->s.staging = NULL;
 	}
 	c->s.export = e;
-	log_debug("%s: selected export '%s'%s", c->s.peer, e->name,
-	    e->read_only ? " (read-only)" : "");
+	c->s.caps = h->caps & CONN_CAPS;
+	log_debug("%s: selected export '%s'%s, capabilities %#x", c->s.peer, e->name,
+	    e->read_only ? " (read-only)" : "", c->s.caps);
 	r->hello.status = SYNC_OK;
 	r->hello.hello_res_u.ok.proto_version = SYNC_VERSION;
 	r->hello.hello_res_u.ok.flags = e->read_only ? SYNC_EXPORT_READONLY : 0;
 	r->hello.hello_res_u.ok.chunk_max = SYNC_CHUNK_MAX;
+	r->hello.hello_res_u.ok.caps = c->s.caps;
 }
 
 /* LIST: one page of the listing (list.c). */

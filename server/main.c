@@ -615,8 +615,8 @@ main(int argc, char **argv)
 		goto out;
 	if ((rc = open_exports(&sv.cfg)) != 0)
 		goto out;
+	raise_nofile();                 /* before the sweep: deep trees hold an fd per level */
 	sweep_exports(&sv.cfg);
-	raise_nofile();
 	if ((rc = setup_signals(&sv)) != 0)
 		goto out;
 	if ((rc = open_listener(&sv)) != 0)

@@ -16,6 +16,7 @@
 #include "quote.h"
 #include "session.h"
 #include "status.h"
+#include "zstdio.h"
 
 #define SESSION_LOG_PATH 128    /* bytes of the quoted failed path in the log */
 
@@ -109,6 +110,9 @@ session_end(struct session *s)
 		log_debug("%s: %u batched calls failed with no BARRIER to report "
 		    "them", s->peer, s->batch_failed);
 	failures_clear(s);
+	zstdio_dec_free(s->zdec);
+	s->zdec = NULL;
+	s->caps = 0;
 	s->batch_index = 0;
 	s->batch_failed = 0;
 	s->export = NULL;

@@ -22,10 +22,13 @@ struct export {
 };
 
 struct staging;             /* open writes and pending commits: staging.c */
+struct zstdio_dec;          /* decoder of compressed WRITE data: common/zstdio.h */
 
 struct session {
 	const struct export *export;    /* selected by HELLO; NULL before */
 	struct staging *staging;        /* NULL until the first CREATE */
+	unsigned int caps;              /* SYNC_CAP_* granted by the last HELLO */
+	struct zstdio_dec *zdec;        /* NULL until the first compressed WRITE */
 	char peer[64];                  /* "addr:port", for logs */
 
 	/*
@@ -57,7 +60,10 @@ void session_fail(struct session *s, unsigned int index, const char *path,
  */
 void session_take_barrier(struct session *s, barrier_ok *r);
 
-/* Ends the session: completes pending commits, drops open temps, frees all. */
+/*
+ * Ends the session: completes pending commits, drops open temps, frees all
+ * (the decompressor too).
+ */
 void session_end(struct session *s);
 
 #endif

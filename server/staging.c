@@ -26,6 +26,11 @@
  * I/O).  Since the basis may change between the client's SIGNATURE and this
  * CREATE, the client sends the hash of the file it meant to build, and
  * COMMIT refuses a temp whose content hash differs (SYNC_ERR_CHECKSUM).
+ *
+ * Compressed WRITEs (raw_len != 0, after HELLO granted SYNC_CAP_ZSTD) are
+ * decoded into the session's one decoder buffer of SYNC_CHUNK_MAX bytes
+ * (common/zstdio.h), which bounds what any frame can expand to; a frame
+ * that is not exactly what raw_len says fails the handle like any WRITE.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -41,6 +46,7 @@
 #include "log.h"
 #include "ops.h"
 #include "status.h"
+#include "zstdio.h"
 
 #define STAGING_OPEN_MAX    64              /* open writes per session */
 #define STAGING_QUEUE_FILES 1024            /* flush at this many commits ... */
@@ -368,16 +374,64 @@ out:
 }
 
 /*
- * WRITE: pwrite()s all of the data at the offset.  Any failure, including an
- * offset past STAGING_OFFSET_MAX, marks the handle failed (its COMMIT fails).
+ * Sets *data and *len to the bytes WRITE a carries for w: a->data itself
+ * when a->raw_len is 0, else the zstd frame in a->data decoded into the
+ * session's decoder buffer (created on first use, freed at session end).
+ * Returns SYNC_OK; INVAL when the session was not granted SYNC_CAP_ZSTD or
+ * the frame is not one frame of exactly raw_len (1..SYNC_CHUNK_MAX) bytes;
+ * SERVERFAULT when the decoder cannot be allocated.
+ */
+static sync_status
+write_payload(struct session *s, const struct wfile *w, const write_args *a,
+    const char **data, size_t *len)
+{
+	const void *raw;
+	const char *why;
+	sync_status rc;
+
+	*data = a->data.data_val;
+	*len = a->data.data_len;
+	if (a->raw_len == 0) {
+		rc = SYNC_OK;
+		goto out;
+	}
+	if (!(s->caps & SYNC_CAP_ZSTD)) {
+		log_debug("%s: write %s: compressed data without SYNC_CAP_ZSTD", s->peer,
+		    w->path);
+		rc = SYNC_ERR_INVAL;
+		goto out;
+	}
+	if (s->zdec == NULL && (s->zdec = zstdio_dec_new(SYNC_CHUNK_MAX)) == NULL) {
+		log_err("%s: write %s: decompressor: out of memory", s->peer, w->path);
+		rc = SYNC_ERR_SERVERFAULT;
+		goto out;
+	}
+	if (zstdio_decompress(s->zdec, a->data.data_val, a->data.data_len, a->raw_len,
+	    &raw, &why) != 0) {
+		log_debug("%s: write %s: compressed data refused: %s", s->peer, w->path, why);
+		rc = SYNC_ERR_INVAL;
+		goto out;
+	}
+	*data = raw;
+	*len = a->raw_len;
+	rc = SYNC_OK;
+out:
+	return rc;
+}
+
+/*
+ * WRITE: pwrite()s all of the data (decoded first when compressed) at the
+ * offset.  Any failure, including an offset past STAGING_OFFSET_MAX or
+ * compressed data that is refused, marks the handle failed (its COMMIT
+ * fails).
  */
 sync_status
 op_write(struct session *s, const write_args *a)
 {
 	struct wfile *w;
-	const char *p = a->data.data_val;
+	const char *p;
 	uint64_t off = a->offset;
-	size_t left = a->data.data_len;
+	size_t left;
 	sync_status rc;
 
 	if (s->staging == NULL || (w = wfile_find(s->staging, a->handle)) == NULL ||
@@ -385,6 +439,8 @@ op_write(struct session *s, const write_args *a)
 		rc = SYNC_ERR_BADHANDLE;
 		goto out;
 	}
+	if ((rc = write_payload(s, w, a, &p, &left)) != SYNC_OK)
+		goto fail;
 	if (off > STAGING_OFFSET_MAX || left > STAGING_OFFSET_MAX - off ||
 	    (left != 0 && p == NULL)) {
 		rc = SYNC_ERR_INVAL;

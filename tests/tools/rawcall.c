@@ -7,7 +7,7 @@
  * the status the server answered, so a shell test can assert the server's
  * own checks.  It links only with common/ and the generated XDR code.
  *
- *   rawcall [--port P] [--host H] [--timeout S] [--no-hello] EXPORT OP [ARGS]
+ *   rawcall [--port P] [--host H] [--timeout S] [--no-hello] [--caps N] EXPORT OP [ARGS]
  *     OP: hello | list PATH | list-hash PATH | read PATH OFFSET COUNT
  *         | mkdir PATH | symlink PATH TARGET | delete PATH
  *         | setattr PATH MODE(octal)
@@ -18,6 +18,13 @@
  *         | signature PATH        (SIGNATURE)
  *         | copy PATH BOFF LEN    (CREATE with basis + COPY of LEN bytes at
  *                                 BOFF of the basis to offset 0 + COMMIT)
+ *         | put-zstd PATH DATA HOW (CREATE + one compressed WRITE + COMMIT of
+ *                                 DATA's size; HOW: "ok" (DATA's frame,
+ *                                 raw_len = its size), a number (that frame,
+ *                                 claiming that raw_len), "corrupt" (a byte
+ *                                 in its middle flipped), "truncated" (its
+ *                                 last 4 bytes cut), "two" (the frame twice),
+ *                                 "plain" (DATA itself, not a frame))
  *   rawcall [--port P] [--host H] [--timeout S] --proc N --bytes HEX [EXPORT]
  *   rawcall --rpcb-set PORT
  *
@@ -32,7 +39,9 @@
  * ("TYPE MODE SIZE SEC.NSEC PATH[ -> TARGET]", names escaped; list-hash adds
  * " #HEX" when the entry has a hash); for read, a line "len=N eof=B" and the
  * data escaped; for signature, a line "block_size=N file_size=N blocks=N".  --no-hello skips HELLO so that
- * the NOSESSION rule can be tested.
+ * the NOSESSION rule can be tested.  --caps N asks HELLO for the capability
+ * bits N (default none); then hello prints a second line "caps=N", what
+ * the server granted.
  *
  * --proc mode sends HEX verbatim as the argument body of procedure N (after
  * a HELLO when EXPORT is given), prints "RPC: Success" or the clnt_sperror()
@@ -63,6 +72,7 @@
 #include "delta.h"
 #include "sync.h"
 #include "status.h"
+#include "zstdio.h"
 
 #define EXIT_DONE  0
 #define EXIT_FAIL  2
@@ -95,10 +105,12 @@ static int
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: rawcall [--port P] [--host H] [--timeout S] [--no-hello] EXPORT OP [ARGS]\n"
+	    "usage: rawcall [--port P] [--host H] [--timeout S] [--no-hello] [--caps N]\n"
+	    "               EXPORT OP [ARGS]\n"
 	    "  OP: hello | list PATH | list-hash PATH | read PATH OFFSET COUNT | mkdir PATH\n"
 	    "      | symlink PATH TARGET | delete PATH | setattr PATH MODE | put PATH DATA\n"
 	    "      | put-hash PATH DATA HASH | signature PATH | copy PATH BOFF LEN\n"
+	    "      | put-zstd PATH DATA ok|RAWLEN|corrupt|truncated|two|plain\n"
 	    "       rawcall [--port P] [--host H] --proc N --bytes HEX [EXPORT]\n"
 	    "       rawcall --rpcb-set PORT\n");
 	return EXIT_FAIL;
@@ -252,20 +264,79 @@ connect_server(const char *host, int port)
 	return cl;
 }
 
-/* HELLO for export.  Returns the status, or -1 on RPC failure (printed). */
+/*
+ * HELLO for export asking for the capabilities caps; the grant goes to
+ * *granted.  Returns the status, or -1 on RPC failure (printed).
+ */
 static int
-hello(CLIENT *cl, char *export)
+hello(CLIENT *cl, char *export, unsigned int caps, unsigned int *granted)
 {
-	hello_args a = { SYNC_VERSION, export };
+	hello_args a = { SYNC_VERSION, export, caps };
 	hello_res r;
 
 	memset(&r, 0, sizeof r);
+	*granted = 0;
 	if (clnt_call(cl, SYNC_HELLO, XDRPROC(xdr_hello_args), (caddr_t)&a,
 	    XDRPROC(xdr_hello_res), (caddr_t)&r, call_timeout) != RPC_SUCCESS) {
 		print_rpc_error(cl);
 		return -1;
 	}
+	if (r.status == SYNC_OK)
+		*granted = r.hello_res_u.ok.caps;
 	return (int)r.status;
+}
+
+/*
+ * Builds the WRITE body of put-zstd into *frame (malloc'ed, caller frees)
+ * and *raw_len from data and how (see the header comment).  Returns 0, or
+ * -1 (message printed) when how is unknown or data does not compress.
+ */
+static int
+make_zstd(const sync_path *data, const char *how, sync_path *frame, u_int *raw_len)
+{
+	size_t len = data->sync_path_len, n;
+	struct zstdio_enc *e = zstdio_enc_new(ZSTDIO_LEVEL_DEFAULT);
+	char *buf = malloc(2 * len + 1), *end;
+	int rc = -1;
+
+	frame->sync_path_val = buf;
+	if (e == NULL || buf == NULL)
+		goto out;
+	*raw_len = (u_int)len;
+	if (strcmp(how, "plain") == 0) {
+		memcpy(buf, data->sync_path_val, len);
+		frame->sync_path_len = (u_int)len;
+		rc = 0;
+		goto out;
+	}
+	n = zstdio_compress(e, data->sync_path_val, len, buf, len);
+	if (n == 0) {
+		fprintf(stderr, "rawcall: put-zstd: DATA does not compress\n");
+		goto out;
+	}
+	frame->sync_path_len = (u_int)n;
+	if (strcmp(how, "ok") == 0) {
+		rc = 0;
+	} else if (strcmp(how, "corrupt") == 0) {
+		buf[n / 2] ^= 0x55;
+		rc = 0;
+	} else if (strcmp(how, "truncated") == 0 && n > 4) {
+		frame->sync_path_len = (u_int)(n - 4);
+		rc = 0;
+	} else if (strcmp(how, "two") == 0) {
+		memcpy(buf + n, buf, n);
+		frame->sync_path_len = (u_int)(2 * n);
+		*raw_len = (u_int)(2 * len);
+		rc = 0;
+	} else if (how[0] >= '0' && how[0] <= '9') {
+		*raw_len = (u_int)strtoul(how, &end, 10);
+		rc = *end == '\0' ? 0 : -1;
+	}
+	if (rc != 0)
+		fprintf(stderr, "rawcall: put-zstd: unknown HOW '%s'\n", how);
+out:
+	zstdio_enc_free(e);
+	return rc;
 }
 
 /* Sends one batched call (no reply).  Returns 0, or -1 (printed). */
@@ -526,8 +597,13 @@ main(int argc, char **argv)
 		{ "proc", required_argument, NULL, 'P' },
 		{ "bytes", required_argument, NULL, 'b' },
 		{ "rpcb-set", required_argument, NULL, 'R' },
+		{ "caps", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
+	unsigned int caps = 0, granted = 0;
+	int show_caps = 0;
+	sync_path zframe = { 0, NULL };
+	u_int zraw_len = 0;
 	const char *host = "127.0.0.1", *hex = NULL;
 	int port = 0, no_hello = 0, proc = -1, c, rc = EXIT_FAIL;
 	sync_path p1 = { 0, NULL }, p2 = { 0, NULL };
@@ -543,6 +619,7 @@ main(int argc, char **argv)
 		case 'P': proc = atoi(optarg); break;
 		case 'b': hex = optarg; break;
 		case 'R': return do_rpcb_set(atoi(optarg));
+		case 'C': caps = (unsigned int)strtoul(optarg, NULL, 0); show_caps = 1; break;
 		default: return usage();
 		}
 	}
@@ -556,7 +633,7 @@ main(int argc, char **argv)
 			return usage();
 		if ((cl = connect_server(host, port)) == NULL)
 			return EXIT_FAIL;
-		if (argc == 1 && hello(cl, argv[0]) < 0)
+		if (argc == 1 && hello(cl, argv[0], caps, &granted) < 0)
 			rc = EXIT_FAIL;
 		else
 			rc = do_proc(cl, (unsigned)proc, &rb);
@@ -577,13 +654,18 @@ main(int argc, char **argv)
 	    ((strcmp(op, "symlink") == 0 || strcmp(op, "setattr") == 0 ||
 	      strcmp(op, "put") == 0) && nargs != 2) ||
 	    ((strcmp(op, "read") == 0 || strcmp(op, "put-hash") == 0 ||
-	      strcmp(op, "copy") == 0) && nargs != 3))
+	      strcmp(op, "copy") == 0 || strcmp(op, "put-zstd") == 0) && nargs != 3))
 		return usage();
 	if (nargs >= 1 && decode_arg(argv[2], &p1) < 0)
 		return usage();
 	if ((strcmp(op, "symlink") == 0 || strcmp(op, "put") == 0 ||
-	     strcmp(op, "put-hash") == 0) && decode_arg(argv[3], &p2) < 0)
+	     strcmp(op, "put-hash") == 0 || strcmp(op, "put-zstd") == 0) &&
+	    decode_arg(argv[3], &p2) < 0)
 		return usage();
+	if (strcmp(op, "put-zstd") == 0 && make_zstd(&p2, argv[4], &zframe, &zraw_len) < 0) {
+		rc = usage();
+		goto out;
+	}
 
 	char hash[DELTA_HASH_LEN];
 	u_int hash_len = 0;
@@ -594,12 +676,14 @@ main(int argc, char **argv)
 	if ((cl = connect_server(host, port)) == NULL)
 		goto out;
 	if (!no_hello || strcmp(op, "hello") == 0) {
-		int st = hello(cl, argv[0]);
+		int st = hello(cl, argv[0], caps, &granted);
 
 		if (st < 0)
 			goto out;
 		if (st != SYNC_OK || strcmp(op, "hello") == 0) {
 			printf("%s\n", status_name((sync_status)st));
+			if (show_caps && st == SYNC_OK)
+				printf("caps=%u\n", granted);
 			rc = EXIT_DONE;
 			goto out;
 		}
@@ -637,8 +721,17 @@ main(int argc, char **argv)
 			rc = barrier(cl, 1);
 	} else if (strcmp(op, "put") == 0 || strcmp(op, "put-hash") == 0) {
 		create_args ca = { 1, p1, FALSE };
-		write_args wa = { 1, 0, { p2.sync_path_len, p2.sync_path_val } };
+		write_args wa = { 1, 0, 0, { p2.sync_path_len, p2.sync_path_val } };
 		commit_args ma = { 1, p2.sync_path_len, 0644, now, { hash_len, hash } };
+
+		if (batch(cl, SYNC_CREATE, XDRPROC(xdr_create_args), &ca) == 0 &&
+		    batch(cl, SYNC_WRITE, XDRPROC(xdr_write_args), &wa) == 0 &&
+		    batch(cl, SYNC_COMMIT, XDRPROC(xdr_commit_args), &ma) == 0)
+			rc = barrier(cl, 3);
+	} else if (strcmp(op, "put-zstd") == 0) {
+		create_args ca = { 1, p1, FALSE };
+		write_args wa = { 1, 0, zraw_len, { zframe.sync_path_len, zframe.sync_path_val } };
+		commit_args ma = { 1, p2.sync_path_len, 0644, now, { 0, NULL } };
 
 		if (batch(cl, SYNC_CREATE, XDRPROC(xdr_create_args), &ca) == 0 &&
 		    batch(cl, SYNC_WRITE, XDRPROC(xdr_write_args), &wa) == 0 &&
@@ -662,6 +755,7 @@ out:
 		clnt_destroy(cl);
 	free(p1.sync_path_val);
 	free(p2.sync_path_val);
+	free(zframe.sync_path_val);
 	fflush(stdout);
 	return rc;
 }

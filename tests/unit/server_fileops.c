@@ -27,6 +27,7 @@
 #include "log.h"
 #include "path.h"
 #include "status.h"
+#include "zstdio.h"
 
 static char base[64];           /* mkdtemp: holds export/ and outside/ */
 static char exdir[128];         /* base/export */
@@ -253,10 +254,27 @@ do_write(sync_handle h, uint64_t off, const char *data, size_t len)
 {
 	write_args a;
 
+	memset(&a, 0, sizeof a);    /* raw_len 0: plain data */
 	a.handle = h;
 	a.offset = off;
 	a.data.data_len = (u_int)len;
 	a.data.data_val = (char *)data;
+	return op_write(&sess, &a);
+}
+
+/* WRITE of a zstd frame (len bytes) that claims raw_len bytes. */
+static sync_status
+do_write_zstd(sync_handle h, uint64_t off, const void *frame, size_t len,
+    unsigned int raw_len)
+{
+	write_args a;
+
+	memset(&a, 0, sizeof a);
+	a.handle = h;
+	a.offset = off;
+	a.raw_len = raw_len;
+	a.data.data_len = (u_int)len;
+	a.data.data_val = (char *)frame;
 	return op_write(&sess, &a);
 }
 
@@ -545,6 +563,68 @@ test_planted_links(void)
 	CHECK(do_delete(sp("evil")) == SYNC_OK && !exists("evil"), "delete evil: link gone");
 	CHECK(do_delete(sp("chain")) == SYNC_OK && do_delete(sp("evil_abs")) == SYNC_OK &&
 	    do_delete(sp("sub")) == SYNC_OK && !exists("sub"), "cleanup");
+}
+
+/*
+ * Compressed WRITE: refused without SYNC_CAP_ZSTD, decoded with it, and a
+ * frame that is not what raw_len says fails the handle, so nothing is
+ * published.
+ */
+static void
+test_compressed_write(void)
+{
+	struct zstdio_enc *e = zstdio_enc_new(ZSTDIO_LEVEL_DEFAULT);
+	char raw[8192], frame[8192], buf[8192];
+	size_t n;
+
+	for (size_t i = 0; i < sizeof raw; i++)
+		raw[i] = "compressible "[i % 13];
+	n = e != NULL ? zstdio_compress(e, raw, sizeof raw, frame, sizeof frame) : 0;
+	CHECK(n > 0 && n < sizeof raw / 4, "a frame of 8 KiB of text (%zu bytes)", n);
+	if (n == 0) {
+		zstdio_enc_free(e);
+		return;
+	}
+
+	sess.caps = 0;
+	CHECK(do_create(90, sp("z1")) == SYNC_OK &&
+	    do_write_zstd(90, 0, frame, n, sizeof raw) == SYNC_ERR_INVAL,
+	    "compressed WRITE without SYNC_CAP_ZSTD: INVAL");
+	CHECK(do_write(90, 0, "x", 1) == SYNC_ERR_BADHANDLE &&
+	    do_commit(90, 1, 0644, 1, 0) == SYNC_ERR_BADHANDLE,
+	    "... and the handle failed: its COMMIT fails");
+	CHECK(sess.zdec == NULL, "no decoder allocated for a refused WRITE");
+
+	sess.caps = SYNC_CAP_ZSTD;
+	CHECK(do_create(91, sp("z2")) == SYNC_OK &&
+	    do_write(91, 0, "head", 4) == SYNC_OK &&
+	    do_write_zstd(91, 4, frame, n, sizeof raw) == SYNC_OK &&
+	    do_commit(91, 4 + sizeof raw, 0644, 1, 0) == SYNC_OK,
+	    "plain and compressed WRITEs mixed: OK");
+	staging_flush(&sess);
+	CHECK(get_file("z2", buf, sizeof buf) == (ssize_t)sizeof buf &&
+	    memcmp(buf, "head", 4) == 0 && memcmp(buf + 4, raw, sizeof buf - 4) == 0,
+	    "the compressed WRITE landed decoded at its offset");
+
+	CHECK(do_create(92, sp("z3")) == SYNC_OK &&
+	    do_write_zstd(92, 0, frame, n, sizeof raw - 1) == SYNC_ERR_INVAL &&
+	    do_commit(92, sizeof raw - 1, 0644, 1, 0) == SYNC_ERR_BADHANDLE,
+	    "raw_len one short of the frame: INVAL, COMMIT fails");
+	CHECK(do_create(93, sp("z3")) == SYNC_OK &&
+	    do_write_zstd(93, 0, frame, n, SYNC_CHUNK_MAX + 1u) == SYNC_ERR_INVAL &&
+	    do_commit(93, sizeof raw, 0644, 1, 0) == SYNC_ERR_BADHANDLE,
+	    "raw_len beyond SYNC_CHUNK_MAX: INVAL, COMMIT fails");
+	frame[n / 2] ^= 0x55;
+	CHECK(do_create(94, sp("z3")) == SYNC_OK &&
+	    do_write_zstd(94, 0, frame, n, sizeof raw) == SYNC_ERR_INVAL &&
+	    do_commit(94, sizeof raw, 0644, 1, 0) == SYNC_ERR_BADHANDLE,
+	    "a corrupt frame: INVAL, COMMIT fails");
+	staging_flush(&sess);
+	CHECK(!exists("z1") && !exists("z3") && count_temps() == 0,
+	    "nothing published by a refused compressed WRITE, no temp left");
+	CHECK(do_delete(sp("z2")) == SYNC_OK, "cleanup");
+	sess.caps = 0;
+	zstdio_enc_free(e);
 }
 
 /* Hard link to an outside file: replacing it swaps the directory entry. */
@@ -1295,6 +1375,7 @@ main(void)
 	test_planted_links();
 	test_hardlink();
 	test_write_path();
+	test_compressed_write();
 	test_sweep();
 	test_list();
 	test_list_pages();

@@ -1,0 +1,149 @@
+/*
+ * streams.c -- work queue, gate and crew for the parallel file phase
+ * (streams.h).
+ *
+ * Why so little: the only state the threads share is the queue's counter
+ * and the gate; every other thing a worker touches is either its own or
+ * was written before the threads started (pthread_create orders those
+ * writes before anything the thread does) and is only read while they run.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "streams.h"
+
+unsigned int
+streams_default(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > STREAMS_MAX ? STREAMS_MAX : (unsigned int)n;
+}
+
+/* A job and its weight while the order is sorted. */
+struct weighed {
+	uint64_t weight;
+	size_t   job;
+};
+
+/* qsort order: heavier first, then lower job number first. */
+static int
+heavier_first(const void *a, const void *b)
+{
+	const struct weighed *x = a, *y = b;
+
+	if (x->weight != y->weight)
+		return x->weight > y->weight ? -1 : 1;
+	return (x->job > y->job) - (x->job < y->job);
+}
+
+int
+work_queue_init(struct work_queue *q, const uint64_t *weight, size_t n)
+{
+	struct weighed *w = NULL;
+	int rc = -1;
+
+	memset(q, 0, sizeof *q);
+	atomic_init(&q->next, 0);
+	q->order = malloc((n ? n : 1) * sizeof *q->order);
+	if (q->order == NULL)
+		goto out;
+	if (weight == NULL) {
+		for (size_t k = 0; k < n; k++)
+			q->order[k] = k;
+	} else {
+		if ((w = malloc((n ? n : 1) * sizeof *w)) == NULL)
+			goto out;
+		for (size_t k = 0; k < n; k++)
+			w[k] = (struct weighed){ weight[k], k };
+		qsort(w, n, sizeof *w, heavier_first);
+		for (size_t k = 0; k < n; k++)
+			q->order[k] = w[k].job;
+	}
+	q->n = n;
+	rc = 0;
+out:
+	free(w);
+	if (rc < 0) {
+		free(q->order);
+		q->order = NULL;
+		errno = ENOMEM;
+	}
+	return rc;
+}
+
+int
+work_queue_take(struct work_queue *q, size_t *job)
+{
+	size_t k;
+
+	/* Cheap test first, so a drained queue's counter stops growing. */
+	if (atomic_load_explicit(&q->next, memory_order_relaxed) >= q->n)
+		return 0;
+	k = atomic_fetch_add_explicit(&q->next, 1, memory_order_relaxed);
+	if (k >= q->n)
+		return 0;
+	*job = q->order[k];
+	return 1;
+}
+
+void
+work_queue_free(struct work_queue *q)
+{
+	free(q->order);
+	q->order = NULL;
+	q->n = 0;
+}
+
+void
+gate_set(struct gate *g, enum gate_state st)
+{
+	pthread_mutex_lock(&g->mu);
+	g->state = st;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+enum gate_state
+gate_wait(struct gate *g)
+{
+	enum gate_state st;
+
+	pthread_mutex_lock(&g->mu);
+	while (g->state == GATE_CLOSED)
+		pthread_cond_wait(&g->cv, &g->mu);
+	st = g->state;
+	pthread_mutex_unlock(&g->mu);
+	return st;
+}
+
+size_t
+crew_start(struct crew *c, size_t n, void *(*fn)(void *), void *const args[])
+{
+	c->n = 0;
+	if (n > STREAMS_MAX)
+		n = STREAMS_MAX;
+	while (c->n < n) {
+		int err = pthread_create(&c->tid[c->n], NULL, fn, args[c->n]);
+
+		if (err != 0) {
+			log_err("cannot start a thread: %s", strerror(err));
+			break;
+		}
+		c->n++;
+	}
+	return c->n;
+}
+
+void
+crew_join(struct crew *c)
+{
+	for (size_t k = 0; k < c->n; k++)
+		pthread_join(c->tid[k], NULL);
+	c->n = 0;
+}
