@@ -1026,7 +1026,8 @@ barrier(struct stream *s)
 
 /*
  * Thread body of an extra stream: connects to the primary's server and
- * says HELLO, waits at the gate until the directories exist, does phase 5
+ * says HELLO (a stream that cannot connect only warns: its share goes to
+ * the others), waits at the gate until the directories exist, does phase 5
  * from the shared queue, ends with its own BARRIER.  How it went is in
  * s->res, s->fails and its counters; its connection is closed on return.
  */
@@ -1037,8 +1038,17 @@ stream_main(void *arg)
 	struct push *p = s->p;
 	int rc;
 
-	if ((s->res = start_session(s, p->s[0].r)) != PUSH_OK)
+	if ((s->res = start_session(s, p->s[0].r)) != PUSH_OK) {
+		/*
+		 * It took no job yet: the other streams drain the queue, so a
+		 * server at its connection cap only makes the push narrower.
+		 */
+		if (s->res == PUSH_UNAVAILABLE) {
+			log_warn("an extra connection failed; going on with fewer streams");
+			s->res = PUSH_OK;
+		}
 		goto out;
+	}
 	if (gate_wait(&p->gate) != GATE_OPEN)
 		goto out;
 	rc = send_files(s);

@@ -43,7 +43,7 @@
 #include "ops.h"
 #include "status.h"
 
-#define LIST_PAGE_BYTES (8u << 20)      /* encoded entries per page, about */
+#define LIST_PAGE_BYTES (32u << 20)     /* encoded entries per page, about: 131072 typical entries fit */
 #define LIST_ENTRY_FIXED 40             /* encoded bytes besides path, target, hash */
 #define LIST_PAGE_HASH_BYTES (1ull << 30) /* file data hashed per page, about */
 

@@ -6,11 +6,29 @@
  * So data goes to a temp file (PATH_TEMP_PREFIX + random suffix) beside the
  * final name, and only a renameat() over the final name publishes it.
  *
- * Durability is bought in groups: COMMIT only queues the closed temp; the
- * queue is flushed (staging_flush) by BARRIER, by procedures that depend on
- * earlier renames, when it grows large, and at session end.  A flush is one
- * syncfs() per filesystem, the renames, and one more syncfs(); if the first
- * syncfs fails, nothing of the group is renamed and every temp is removed.
+ * Durability is bought in groups: COMMIT only queues the closed temp into
+ * the group being filled.  Publishing a group (group_run) is one syncfs()
+ * per filesystem, the renames, and one more syncfs(); if the first syncfs
+ * fails, nothing of the group is renamed and every temp is removed.
+ *
+ * Pipelining: a group that grows large (files, bytes, directory fds) is
+ * handed to a flusher thread, and the connection thread goes on receiving
+ * the next group while the disk makes the last one durable.  Design: one
+ * short-lived thread per group, at most one group in flight per session
+ * (closing the next group first joins the last).  pthread_create/join are
+ * the whole hand-over: while a group is in flight the flusher alone touches
+ * it (and reads the directory fds its entries hold and a snapshot of the
+ * prepend-only syncfs fd list); the connection thread touches it again only
+ * after the join, and only then turns the outcomes the flusher left in it
+ * into session_fail() entries, so the session needs no lock.  A thread per
+ * group costs tens of microseconds against a syncfs of milliseconds, needs
+ * no queue, wakeups or shutdown protocol, and keeps sessions independent (a
+ * shared flusher would make one session's slow syncfs delay every other).
+ * Memory and descriptors stay bounded: one group in flight, one filling.
+ * staging_flush (BARRIER, the procedures that depend on earlier renames, a
+ * HELLO that switches export, session end) joins the group in flight and
+ * then publishes the rest inline.  A later COMMIT of a name that a group in
+ * flight publishes needs no wait: groups are published strictly in order.
  *
  * Descriptors: each open write holds its temp fd; parent directories are
  * O_PATH fds shared (by inode) between writes and queued commits, and the
@@ -35,6 +53,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +76,7 @@
 #define STAGING_COPY_CHUNK  (1ULL << 30)    /* bytes per copy_file_range() call */
 #define STAGING_COPY_BUF    (1U << 20)      /* buffer of the pread/pwrite fallback */
 #define NSEC_PER_SEC        1000000000U
+#define STAGING_FLUSHER_STACK (256U << 10) /* a flusher only makes syscalls and logs */
 
 /* A parent directory, shared by every write and commit inside it. */
 struct sdir {
@@ -94,18 +114,33 @@ struct pending {
 	char        *path;      /* for failure reports */
 	const char  *leaf;
 	unsigned int index;     /* the COMMIT's position in its batch */
-	int          renamed;
+	int          renamed;   /* group_run: the rename was done */
+	sync_status  status;    /* group_run: SYNC_OK, or why this file failed */
+};
+
+/*
+ * A group of committed temps, published together by group_run().  While a
+ * group is being filled only the connection thread touches it; once handed
+ * to a flusher, only the flusher does, until group_join().
+ */
+struct group {
+	struct pending     *v;
+	size_t              n, cap;
+	uint64_t            bytes;  /* data committed into the group */
+	const struct sdev  *devs;   /* the syncfs fds, fixed when the group is closed */
+	const char         *peer;   /* for logs */
 };
 
 struct staging {
 	struct wfile    open[STAGING_OPEN_MAX];
 	size_t          nopen;
-	struct pending *queue;
-	size_t          nqueue, qcap;
-	uint64_t        qbytes;
+	struct group    fill;       /* COMMITs since the last flush */
+	struct group    flight;     /* the group a flusher publishes while busy */
+	pthread_t       flusher;
+	int             busy;       /* flusher runs; flight is its own */
 	struct sdir    *dirs;
 	size_t          ndirs;
-	struct sdev    *devs;
+	struct sdev    *devs;       /* prepend-only; nodes immutable until staging_free */
 };
 
 /* Returns s's staging state, creating it on first use; NULL if out of memory. */
@@ -209,13 +244,16 @@ sdev_ensure(struct staging *st, const struct sdir *d)
 	return 0;
 }
 
-/* syncfs() on every filesystem with staged data.  Returns 0 or an errno. */
+/*
+ * syncfs() on every filesystem of the list devs.  Returns 0 or an errno.
+ * Reads only the list, so a flusher may run it on a snapshot of the head.
+ */
 static int
-sync_all(struct staging *st)
+sync_all(const struct sdev *devs)
 {
 	int err = 0;
 
-	for (struct sdev *v = st->devs; v != NULL; v = v->next) {
+	for (const struct sdev *v = devs; v != NULL; v = v->next) {
 		if (syncfs(v->fd) != 0) {
 			err = errno;
 			log_err("syncfs: %s", strerror(err));
@@ -358,7 +396,8 @@ again:
 	w.basis_fd = -1;
 	if (temp_create(s, st, path, a->basis, &w) != 0) {
 		/* Queued commits hold directory fds: publish them and try once more. */
-		if ((errno == EMFILE || errno == ENFILE) && st->nqueue != 0 && !retried) {
+		if ((errno == EMFILE || errno == ENFILE) && (st->fill.n != 0 || st->busy) &&
+		    !retried) {
 			retried = 1;
 			staging_flush(s);
 			goto again;
@@ -593,32 +632,184 @@ out:
 	return rc;
 }
 
+/* Releases what each entry of g holds (temps stay) and empties g. */
+static void
+group_clear(struct staging *st, struct group *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		sdir_put(st, g->v[i].dir);
+		free(g->v[i].path);
+	}
+	g->n = 0;
+	g->bytes = 0;
+	g->devs = NULL;
+}
+
 /*
- * Moves the closed temp of w into the commit queue under batch index index
- * and takes w out of the open table.  Returns 0, or -1 (out of memory) with
- * w untouched.
+ * Publishes the group g: syncfs on g->devs, then each temp renamed over its
+ * final name, then syncfs again.  If the first syncfs fails, nothing is
+ * renamed and every temp is removed.  Touches only g and what its entries
+ * hold (directory fds kept open until group_clear), so a flusher thread can
+ * run it while the connection thread goes on; each file's outcome is left
+ * in its entry (status, renamed) for group_finish.
+ */
+static void
+group_run(struct group *g)
+{
+	struct pending *p;
+	int err;
+
+	if ((err = sync_all(g->devs)) != 0) {
+		/* The data may be lost: publishing any of it could expose garbage. */
+		for (size_t i = 0; i < g->n; i++) {
+			p = &g->v[i];
+			temp_unlink(p->dir, p->tmp);
+			p->status = status_from_errno(err);
+		}
+		return;
+	}
+	for (size_t i = 0; i < g->n; i++) {
+		p = &g->v[i];
+		if (renameat(p->dir->fd, p->tmp, p->dir->fd, p->leaf) != 0) {
+			err = errno;
+			log_debug("%s: rename %s: %s", g->peer, p->path, strerror(err));
+			temp_unlink(p->dir, p->tmp);
+			p->status = status_from_errno(err);
+			continue;
+		}
+		p->renamed = 1;
+	}
+	if ((err = sync_all(g->devs)) != 0) {
+		/* Visible, but the renames may not survive a crash: say so. */
+		for (size_t i = 0; i < g->n; i++) {
+			p = &g->v[i];
+			if (p->renamed)
+				p->status = status_from_errno(err);
+		}
+	}
+}
+
+/*
+ * Records with session_fail() the failures that group_run left in g, in the
+ * order an inline flush meets them (first the files not renamed, then the
+ * renamed ones whose durability is unknown), each under its COMMIT's index
+ * and path; then empties g.  Connection thread only.
+ */
+static void
+group_finish(struct session *s, struct group *g)
+{
+	for (int renamed = 0; renamed <= 1; renamed++) {
+		for (size_t i = 0; i < g->n; i++) {
+			const struct pending *p = &g->v[i];
+
+			if (p->status != SYNC_OK && p->renamed == renamed)
+				session_fail(s, p->index, p->path, strlen(p->path), p->status);
+		}
+	}
+	group_clear(s->staging, g);
+}
+
+/* The flusher thread: publishes the one group it was given, then ends. */
+static void *
+flusher_main(void *arg)
+{
+	group_run(arg);
+	return NULL;
+}
+
+/*
+ * Waits for the group in flight, if any, and records its failures: after
+ * it, every COMMIT handed to a flusher is renamed or reported.  Connection
+ * thread only.
+ */
+static void
+group_join(struct session *s)
+{
+	struct staging *st = s->staging;
+	int err;
+
+	if (st == NULL || !st->busy)
+		return;
+	if ((err = pthread_join(st->flusher, NULL)) != 0) {
+		/*
+		 * Only a bug gets here.  The flusher may still be using the
+		 * group, and going on would race with it: stop (the startup
+		 * sweep removes the temps).
+		 */
+		log_err("%s: cannot join the flusher: %s", s->peer, strerror(err));
+		abort();
+	}
+	st->busy = 0;
+	group_finish(s, &st->flight);
+}
+
+/*
+ * Closes the group being filled and hands it to a new flusher thread, after
+ * waiting for the previous one: at most one group per session is in flight.
+ * Returns at once; if no thread can be started, publishes the group inline.
+ */
+static void
+flush_async(struct session *s)
+{
+	struct staging *st = s->staging;
+	struct group spare;
+	pthread_attr_t attr;
+	int err;
+
+	group_join(s);
+	if (st->fill.n == 0)
+		return;
+	/* flight is empty after the join: its array becomes the next fill. */
+	spare = st->flight;
+	st->flight = st->fill;
+	st->fill = spare;
+	/* devs only grows at its head and its nodes never change: a safe snapshot. */
+	st->flight.devs = st->devs;
+	st->flight.peer = s->peer;
+	if ((err = pthread_attr_init(&attr)) != 0)
+		goto out;
+	err = pthread_attr_setstacksize(&attr, STAGING_FLUSHER_STACK);
+	if (err == 0)
+		err = pthread_create(&st->flusher, &attr, flusher_main, &st->flight);
+	pthread_attr_destroy(&attr);
+	if (err == 0)
+		st->busy = 1;
+out:
+	if (err != 0) {
+		log_warn("%s: cannot start a flusher thread: %s; flushing inline", s->peer,
+		    strerror(err));
+		group_run(&st->flight);
+		group_finish(s, &st->flight);
+	}
+}
+
+/*
+ * Moves the closed temp of w into the group being filled under batch index
+ * index and takes w out of the open table.  Returns 0, or -1 (out of
+ * memory) with w untouched.
  */
 static int
 queue_push(struct staging *st, struct wfile *w, unsigned int index, uint64_t size)
 {
+	struct group *g = &st->fill;
 	struct pending *p;
 
-	if (st->nqueue == st->qcap) {
-		size_t ncap = st->qcap != 0 ? st->qcap * 2 : 64;
+	if (g->n == g->cap) {
+		size_t ncap = g->cap != 0 ? g->cap * 2 : 64;
 
-		if ((p = reallocarray(st->queue, ncap, sizeof *p)) == NULL)
+		if ((p = reallocarray(g->v, ncap, sizeof *p)) == NULL)
 			return -1;
-		st->queue = p;
-		st->qcap = ncap;
+		g->v = p;
+		g->cap = ncap;
 	}
-	p = &st->queue[st->nqueue++];
+	p = &g->v[g->n++];
 	memset(p, 0, sizeof *p);
 	p->dir = w->dir;
 	memcpy(p->tmp, w->tmp, sizeof p->tmp);
 	p->path = w->path;
 	p->leaf = w->leaf;
 	p->index = index;
-	st->qbytes += size;
+	g->bytes += size;
 	/* Ownership of dir and path moved to the queue. */
 	*w = st->open[--st->nopen];
 	memset(&st->open[st->nopen], 0, sizeof st->open[st->nopen]);
@@ -701,6 +892,21 @@ op_commit(struct session *s, const commit_args *a)
 		log_debug("%s: commit %s: %s", s->peer, w->path, strerror(errno));
 		goto drop;
 	}
+#ifndef EXP_NO_SFR
+	/*
+	 * The data is complete: start its writeback now (asynchronous), so
+	 * the disk works while more arrives and the group's syncfs finds
+	 * little left to write.  Only a hint; syncfs still decides, and it
+	 * reports any writeback error started here too.
+	 */
+	if (sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0 && errno != ENOSYS &&
+	    errno != EINVAL && errno != ESPIPE) {
+		rc = status_from_errno(errno);
+		log_err("%s: commit %s: start writeback: %s", s->peer, w->path,
+		    strerror(errno));
+		goto drop;
+	}
+#endif
 	fd = w->fd;
 	w->fd = -1;
 	if (close(fd) != 0) {
@@ -713,9 +919,14 @@ op_commit(struct session *s, const commit_args *a)
 		log_err("%s: commit %s: out of memory", s->peer, w->path);
 		goto drop;
 	}
-	if (st->nqueue >= STAGING_QUEUE_FILES || st->qbytes >= STAGING_QUEUE_BYTES ||
-	    st->ndirs >= STAGING_DIRS_MAX)
-		staging_flush(s);
+	if (st->fill.n >= STAGING_QUEUE_FILES || st->fill.bytes >= STAGING_QUEUE_BYTES) {
+		flush_async(s);
+	} else if (st->ndirs >= STAGING_DIRS_MAX) {
+		/* The group in flight may hold most of them: joining it releases those. */
+		group_join(s);
+		if (st->ndirs >= STAGING_DIRS_MAX)
+			flush_async(s);
+	}
 	rc = SYNC_OK;
 	goto out;
 drop:
@@ -736,64 +947,25 @@ op_abort(struct session *s, const abort_args *a)
 	return SYNC_OK;
 }
 
-/* Empties the commit queue, releasing what each entry holds (temps stay). */
-static void
-queue_clear(struct staging *st)
-{
-	for (size_t i = 0; i < st->nqueue; i++) {
-		sdir_put(st, st->queue[i].dir);
-		free(st->queue[i].path);
-	}
-	st->nqueue = 0;
-	st->qbytes = 0;
-}
-
 /*
- * Group commit (ops.h): syncfs, renames, syncfs.  Every failure is recorded
- * with session_fail() under its COMMIT's index and path.
+ * Group commit (ops.h): waits for the group in flight, then publishes the
+ * group being filled inline.  Every failure is recorded with session_fail()
+ * under its COMMIT's index and path.
  */
 void
 staging_flush(struct session *s)
 {
 	struct staging *st = s->staging;
-	struct pending *p;
-	int err;
 
-	if (st == NULL || st->nqueue == 0)
+	if (st == NULL)
 		return;
-	if ((err = sync_all(st)) != 0) {
-		/* The data may be lost: publishing any of it could expose garbage. */
-		for (size_t i = 0; i < st->nqueue; i++) {
-			p = &st->queue[i];
-			temp_unlink(p->dir, p->tmp);
-			session_fail(s, p->index, p->path, strlen(p->path),
-			    status_from_errno(err));
-		}
-		goto out;
-	}
-	for (size_t i = 0; i < st->nqueue; i++) {
-		p = &st->queue[i];
-		if (renameat(p->dir->fd, p->tmp, p->dir->fd, p->leaf) != 0) {
-			err = errno;
-			log_debug("%s: rename %s: %s", s->peer, p->path, strerror(err));
-			temp_unlink(p->dir, p->tmp);
-			session_fail(s, p->index, p->path, strlen(p->path),
-			    status_from_errno(err));
-			continue;
-		}
-		p->renamed = 1;
-	}
-	if ((err = sync_all(st)) != 0) {
-		/* Visible, but the renames may not survive a crash: say so. */
-		for (size_t i = 0; i < st->nqueue; i++) {
-			p = &st->queue[i];
-			if (p->renamed)
-				session_fail(s, p->index, p->path, strlen(p->path),
-				    status_from_errno(err));
-		}
-	}
-out:
-	queue_clear(st);
+	group_join(s);
+	if (st->fill.n == 0)
+		return;
+	st->fill.devs = st->devs;
+	st->fill.peer = s->peer;
+	group_run(&st->fill);
+	group_finish(s, &st->fill);
 }
 
 /* Removes every unpublished temp, closes every fd, frees s->staging. */
@@ -805,13 +977,15 @@ staging_free(struct session *s)
 
 	if (st == NULL)
 		return;
+	group_join(s);          /* normally done by staging_flush already */
 	while (st->nopen > 0)
 		wfile_drop(st, &st->open[0], 1);
 	/* Normally flushed before; if not, unpublished temps are dropped. */
-	for (size_t i = 0; i < st->nqueue; i++)
-		temp_unlink(st->queue[i].dir, st->queue[i].tmp);
-	queue_clear(st);
-	free(st->queue);
+	for (size_t i = 0; i < st->fill.n; i++)
+		temp_unlink(st->fill.v[i].dir, st->fill.v[i].tmp);
+	group_clear(st, &st->fill);
+	free(st->fill.v);
+	free(st->flight.v);
 	while ((v = st->devs) != NULL) {
 		st->devs = v->next;
 		close(v->fd);

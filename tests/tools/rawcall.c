@@ -25,6 +25,19 @@
  *                                 in its middle flipped), "truncated" (its
  *                                 last 4 bytes cut), "two" (the frame twice),
  *                                 "plain" (DATA itself, not a frame))
+ *         | script                (batched calls read from stdin, one a
+ *                                 line, sent in order: "put H PATH DATA"
+ *                                 (CREATE+WRITE+COMMIT: 3 calls), "create H
+ *                                 PATH", "write H DATA" (at offset 0),
+ *                                 "commit H SIZE", "mkdir PATH", "delete
+ *                                 PATH", "symlink PATH TARGET", "setattr
+ *                                 PATH MODE", "hello EXPORT" (prints "hello
+ *                                 STATUS"), "null" (the NULL procedure: a
+ *                                 round trip that ends no batch), and
+ *                                 "barrier", which prints
+ *                                 "barrier done=N failed=M" and a line
+ *                                 "fail INDEX STATUS PATH" per itemised
+ *                                 failure, in the reply's order)
  *   rawcall [--port P] [--host H] [--timeout S] --proc N --bytes HEX [EXPORT]
  *   rawcall --rpcb-set PORT
  *
@@ -110,7 +123,7 @@ usage(void)
 	    "  OP: hello | list PATH | list-hash PATH | read PATH OFFSET COUNT | mkdir PATH\n"
 	    "      | symlink PATH TARGET | delete PATH | setattr PATH MODE | put PATH DATA\n"
 	    "      | put-hash PATH DATA HASH | signature PATH | copy PATH BOFF LEN\n"
-	    "      | put-zstd PATH DATA ok|RAWLEN|corrupt|truncated|two|plain\n"
+	    "      | put-zstd PATH DATA ok|RAWLEN|corrupt|truncated|two|plain | script\n"
 	    "       rawcall [--port P] [--host H] --proc N --bytes HEX [EXPORT]\n"
 	    "       rawcall --rpcb-set PORT\n");
 	return EXIT_FAIL;
@@ -568,6 +581,158 @@ do_rpcb_set(int port)
 	return ok ? 0 : EXIT_FAIL;
 }
 
+/*
+ * Prints a BARRIER reply for "script": "barrier done=N failed=M", then one
+ * line "fail INDEX STATUS PATH" per itemised failure, in the reply's order.
+ * Returns an exit code.
+ */
+static int
+script_barrier(CLIENT *cl)
+{
+	barrier_res r;
+
+	memset(&r, 0, sizeof r);
+	if (clnt_call(cl, SYNC_BARRIER, XDRPROC(xdr_void), NULL,
+	    XDRPROC(xdr_barrier_res), (caddr_t)&r, call_timeout) != RPC_SUCCESS) {
+		print_rpc_error(cl);
+		return EXIT_FAIL;
+	}
+	if (r.status != SYNC_OK) {
+		printf("barrier %s\n", status_name(r.status));
+	} else {
+		barrier_ok *ok = &r.barrier_res_u.ok;
+
+		printf("barrier done=%u failed=%u\n", ok->done, ok->failed);
+		for (u_int i = 0; i < ok->failures.failures_len; i++) {
+			const sync_failure *f = &ok->failures.failures_val[i];
+
+			printf("fail %u %s ", f->index, status_name(f->status));
+			print_escaped(f->path.sync_path_val, f->path.sync_path_len);
+			putchar('\n');
+		}
+	}
+	xdr_free(XDRPROC(xdr_barrier_res), (char *)&r);
+	return EXIT_DONE;
+}
+
+/*
+ * Runs one line of "script" (see the header comment); its words are in
+ * w[0..n-1].  Returns 0, 1 for a malformed line, or -1 on an RPC failure
+ * (printed).
+ */
+static int
+script_line(CLIENT *cl, char **w, int n)
+{
+	sync_path p = { 0, NULL }, d = { 0, NULL };
+	sync_time now = { (quad_t)time(NULL), 0 };
+	const char *op = w[0];
+	int rc = 1;
+
+	if (strcmp(op, "put") == 0 && n == 4) {
+		sync_handle h = strtoull(w[1], NULL, 0);
+
+		if (decode_arg(w[2], &p) < 0 || decode_arg(w[3], &d) < 0)
+			goto out;
+		create_args ca = { h, p, FALSE };
+		write_args wa = { h, 0, 0, { d.sync_path_len, d.sync_path_val } };
+		commit_args ma = { h, d.sync_path_len, 0644, now, { 0, NULL } };
+
+		rc = batch(cl, SYNC_CREATE, XDRPROC(xdr_create_args), &ca) == 0 &&
+		    batch(cl, SYNC_WRITE, XDRPROC(xdr_write_args), &wa) == 0 &&
+		    batch(cl, SYNC_COMMIT, XDRPROC(xdr_commit_args), &ma) == 0 ? 0 : -1;
+	} else if (strcmp(op, "create") == 0 && n == 3) {
+		if (decode_arg(w[2], &p) < 0)
+			goto out;
+		create_args ca = { strtoull(w[1], NULL, 0), p, FALSE };
+
+		rc = batch(cl, SYNC_CREATE, XDRPROC(xdr_create_args), &ca);
+	} else if (strcmp(op, "write") == 0 && n == 3) {
+		if (decode_arg(w[2], &d) < 0)
+			goto out;
+		write_args wa = { strtoull(w[1], NULL, 0), 0, 0,
+		    { d.sync_path_len, d.sync_path_val } };
+
+		rc = batch(cl, SYNC_WRITE, XDRPROC(xdr_write_args), &wa);
+	} else if (strcmp(op, "commit") == 0 && n == 3) {
+		commit_args ma = { strtoull(w[1], NULL, 0), strtoull(w[2], NULL, 0), 0644,
+		    now, { 0, NULL } };
+
+		rc = batch(cl, SYNC_COMMIT, XDRPROC(xdr_commit_args), &ma);
+	} else if ((strcmp(op, "mkdir") == 0 || strcmp(op, "delete") == 0) && n == 2) {
+		if (decode_arg(w[1], &p) < 0)
+			goto out;
+		mkdir_args ka = { p, 0755 };
+		delete_args da = { p };
+
+		rc = op[0] == 'm' ? batch(cl, SYNC_MKDIR, XDRPROC(xdr_mkdir_args), &ka) :
+		    batch(cl, SYNC_DELETE, XDRPROC(xdr_delete_args), &da);
+	} else if (strcmp(op, "symlink") == 0 && n == 3) {
+		if (decode_arg(w[1], &p) < 0 || decode_arg(w[2], &d) < 0)
+			goto out;
+		symlink_args sa = { p, d, now };
+
+		rc = batch(cl, SYNC_SYMLINK, XDRPROC(xdr_symlink_args), &sa);
+	} else if (strcmp(op, "setattr") == 0 && n == 3) {
+		if (decode_arg(w[1], &p) < 0)
+			goto out;
+		setattr_args ta = { p, SYNC_SET_MODE, (u_int)strtoul(w[2], NULL, 8), now };
+
+		rc = batch(cl, SYNC_SETATTR, XDRPROC(xdr_setattr_args), &ta);
+	} else if (strcmp(op, "barrier") == 0 && n == 1) {
+		rc = script_barrier(cl) == EXIT_DONE ? 0 : -1;
+	} else if (strcmp(op, "null") == 0 && n == 1) {
+		rc = clnt_call(cl, SYNC_NULL, XDRPROC(xdr_void), NULL, XDRPROC(xdr_void), NULL,
+		    call_timeout) == RPC_SUCCESS ? 0 : -1;
+		if (rc != 0)
+			print_rpc_error(cl);
+	} else if (strcmp(op, "hello") == 0 && n == 2) {
+		unsigned int granted;
+		int st = hello(cl, w[1], 0, &granted);
+
+		if (st >= 0)
+			printf("hello %s\n", status_name((sync_status)st));
+		rc = st >= 0 ? 0 : -1;
+	}
+out:
+	free(p.sync_path_val);
+	free(d.sync_path_val);
+	return rc;
+}
+
+/* "script": runs the lines of stdin in order.  Returns an exit code. */
+static int
+do_script(CLIENT *cl)
+{
+	char *line = NULL, *w[8], *save;
+	size_t cap = 0;
+	unsigned long lineno = 0;
+	int rc = EXIT_DONE;
+
+	while (rc == EXIT_DONE && getline(&line, &cap, stdin) >= 0) {
+		int n = 0;
+
+		lineno++;
+		for (char *t = strtok_r(line, " \t\n", &save); t != NULL && n < 8;
+		    t = strtok_r(NULL, " \t\n", &save))
+			w[n++] = t;
+		if (n == 0 || w[0][0] == '#')
+			continue;
+		switch (script_line(cl, w, n)) {
+		case 0:
+			break;
+		case 1:
+			fprintf(stderr, "rawcall: script line %lu: malformed\n", lineno);
+			rc = EXIT_FAIL;
+			break;
+		default:
+			rc = EXIT_FAIL;
+			break;
+		}
+	}
+	free(line);
+	return rc;
+}
+
 /* --proc mode: the raw call, then NULL on the same connection. */
 static int
 do_proc(CLIENT *cl, unsigned proc, struct rawbytes *rb)
@@ -647,7 +812,7 @@ main(int argc, char **argv)
 	const char *op = argv[1];
 	int nargs = argc - 2;
 
-	if ((strcmp(op, "hello") == 0 && nargs != 0) ||
+	if (((strcmp(op, "hello") == 0 || strcmp(op, "script") == 0) && nargs != 0) ||
 	    ((strcmp(op, "list") == 0 || strcmp(op, "mkdir") == 0 ||
 	      strcmp(op, "delete") == 0 || strcmp(op, "list-hash") == 0 ||
 	      strcmp(op, "signature") == 0) && nargs != 1) ||
@@ -691,7 +856,9 @@ main(int argc, char **argv)
 
 	sync_time now = { (quad_t)time(NULL), 0 };
 
-	if (strcmp(op, "list") == 0 || strcmp(op, "list-hash") == 0) {
+	if (strcmp(op, "script") == 0) {
+		rc = do_script(cl);
+	} else if (strcmp(op, "list") == 0 || strcmp(op, "list-hash") == 0) {
 		rc = do_list(cl, p1, strcmp(op, "list-hash") == 0);
 	} else if (strcmp(op, "signature") == 0) {
 		rc = do_signature(cl, p1);

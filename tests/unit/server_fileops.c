@@ -757,16 +757,33 @@ test_write_path(void)
 	/* The queue flushes itself at 1024 files. */
 	put_dir("bulk");
 	ok = 1;
+	nf = sess.batch_failed;
 	for (int i = 0; i < 1024; i++) {
 		char p[64];
 
 		snprintf(p, sizeof p, "bulk/f%04d", i);
+		sess.batch_index = 1000 + (unsigned int)i;
 		ok &= do_create(1, sp(p)) == SYNC_OK && do_write(1, 0, p, 5) == SYNC_OK &&
 		    do_commit(1, 5, 0644, 0, 0) == SYNC_OK;
+		if (i == 7)
+			put_dir("bulk/f0007");  /* queued: only the flusher's rename fails */
 	}
+	sess.batch_index = 0;
 	CHECK(ok, "1024 commits");
-	CHECK(exists("bulk/f0000") && exists("bulk/f1023") && count_temps() == 0,
-	    "the 1024th commit flushed the queue");
+	/* The 1024th commit handed the group to a flusher: it publishes with no further call. */
+	for (int i = 0; i < 1000 && !(exists("bulk/f0000") && exists("bulk/f1023")); i++)
+		usleep(10000);
+	CHECK(exists("bulk/f0000") && exists("bulk/f1023"),
+	    "the 1024th commit flushed the queue in the background");
+	CHECK(sess.batch_failed == nf, "a failure in flight is not recorded before the join");
+	staging_flush(&sess);
+	CHECK(count_temps() == 0 && sess.batch_failed == nf + 1 && sess.nfailures > 0 &&
+	    sess.failures[sess.nfailures - 1].index == 1007 &&
+	    sess.failures[sess.nfailures - 1].status == SYNC_ERR_ISDIR &&
+	    sess.failures[sess.nfailures - 1].path.sync_path_len == 10 &&
+	    memcmp(sess.failures[sess.nfailures - 1].path.sync_path_val, "bulk/f0007", 10) == 0,
+	    "joined: the flusher's ISDIR recorded under the COMMIT's index and path, no temp left");
+	CHECK(lst("bulk/f0007", &sb) == 0 && S_ISDIR(sb.st_mode), "the directory is untouched");
 
 	/* Out of descriptors at CREATE: the queue's directory fds are released by a flush. */
 	ok = 1;
