@@ -81,16 +81,22 @@ $(B)/obj/%.o: %.c $(B)/gen/sync.h
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
-# Installs the build, test and run dependencies that are missing (root, apt).
+# $(call apt_missing,PACKAGES): a recipe that apt-installs those of
+# PACKAGES that are not installed yet (root; nothing to do when all are).
+define apt_missing
+@missing=; for p in $(1); do \
+	dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
+		|| missing="$$missing $$p"; \
+done; \
+if [ -n "$$missing" ]; then \
+	echo "make $@: installing$$missing"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+fi
+endef
+
+# Installs the build, test and run dependencies that are missing.
 deps:
-	@missing=; for p in $(DEPS); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
-			|| missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "make deps: installing$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	fi
+	$(call apt_missing,$(DEPS))
 
 # The whole suite, once normally and once under ASan+UBSan; one summary line.
 check: deps
@@ -112,14 +118,7 @@ bench: deps bench-deps all $(BENCH_TOOLS)
 	bench/run.sh $(B)
 
 bench-deps:
-	@missing=; for p in $(BENCH_DEPS); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
-			|| missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "make bench-deps: installing$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	fi
+	$(call apt_missing,$(BENCH_DEPS))
 
 $(B)/bench/gencorpus: bench/gencorpus.c
 	@mkdir -p $(@D)

@@ -25,6 +25,7 @@
 #include <xxhash.h>
 
 #include "delta.h"
+#include "fdio.h"
 
 #define DELTA_READ_SIZE  (4u << 20)     /* least bytes per read */
 #define DELTA_PROBE_MAX  64             /* slots examined per insert or lookup */
@@ -67,29 +68,6 @@ delta_strong(const void *p, size_t len, unsigned char out[DELTA_HASH_LEN])
 	memcpy(out, c.digest, DELTA_HASH_LEN);
 }
 
-/*
- * Reads len bytes at off from fd into buf, retrying short reads.  Returns
- * the count read (less than len only at end of file), or -1 with errno.
- */
-static ssize_t
-read_at(int fd, unsigned char *buf, size_t len, uint64_t off)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
 /* XXH3-128 of fd from offset 0 to end of file, streamed (delta.h). */
 int
 delta_hash_fd(int fd, unsigned char out[DELTA_HASH_LEN], uint64_t *len)
@@ -107,7 +85,7 @@ delta_hash_fd(int fd, unsigned char out[DELTA_HASH_LEN], uint64_t *len)
 		errno = ENOMEM;
 		goto out;
 	}
-	while ((n = read_at(fd, buf, DELTA_READ_SIZE, off)) > 0) {
+	while ((n = pread_full(fd, buf, DELTA_READ_SIZE, off)) > 0) {
 		if (XXH3_128bits_update(hs, buf, (size_t)n) != XXH_OK) {
 			errno = EINVAL;
 			goto out;
@@ -192,7 +170,7 @@ delta_signature_fd(int fd, uint64_t size, uint32_t block_size, sync_block *block
 	}
 	while (off < size) {
 		size_t want = size - off < chunk ? (size_t)(size - off) : chunk;
-		ssize_t got = read_at(fd, buf, want, off);
+		ssize_t got = pread_full(fd, buf, want, off);
 
 		if (got < 0)
 			goto out;
@@ -338,7 +316,7 @@ fill(struct matcher *m, uint64_t upto)
 	want = m->cap - keep;
 	if (want > m->size - (m->buf_off + keep))
 		want = (size_t)(m->size - (m->buf_off + keep));
-	got = read_at(m->fd, m->buf + keep, want, m->buf_off + keep);
+	got = pread_full(m->fd, m->buf + keep, want, m->buf_off + keep);
 	if (got < 0)
 		return -1;
 	if ((size_t)got < want) {

@@ -22,6 +22,7 @@
 
 #include "confine.h"
 #include "delta.h"
+#include "fdio.h"
 #include "log.h"
 #include "ops.h"
 #include "status.h"
@@ -86,29 +87,6 @@ open_file(struct session *s, const sync_path *wire, char path[PATH_BUF], int *fd
 }
 
 /*
- * Reads up to len bytes at off from fd into buf, stopping early only at end
- * of file.  Returns the count, or -1 with errno.
- */
-static ssize_t
-read_full(int fd, char *buf, size_t len, off_t off)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = pread(fd, buf + got, len - got, off + (off_t)got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
-/*
  * READ: up to min(count, SYNC_CHUNK_MAX) bytes of a regular file; eof when the
  * end was reached.  ISDIR for a directory, INVAL for any other non-file.
  */
@@ -138,7 +116,7 @@ op_read(struct session *s, const read_args *a, read_res *r)
 		st = SYNC_ERR_SERVERFAULT;
 		goto out;
 	}
-	if ((got = read_full(fd, buf, want, (off_t)a->offset)) < 0) {
+	if ((got = pread_full(fd, buf, want, a->offset)) < 0) {
 		st = status_from_errno(errno);
 		log_debug("%s: read %s: %s", s->peer, path, strerror(errno));
 		goto out;
