@@ -106,7 +106,7 @@ declare -A DESC=(
 	[S6b]="S3 through ${DELAY_MS} ms relay"
 	[S7]="initial push, 100k files"
 )
-QUIET_SPENT=0 QUIET_BUSY='' NOISY=0 PUSHES=0 EXTRA=0 DISK='' HZ=100
+TREE_REV='?' QUIET_SPENT=0 QUIET_BUSY='' NOISY=0 PUSHES=0 EXTRA=0 DISK='' HZ=100
 RSYNCD_TPID='' SYNCD_TPID='' RSYNCD_PID='' SYNCD_PID='' RSYNCD_RSS='' SYNCD_RSS=''
 SRV_KIB=
 RELAY_PIDS=()
@@ -918,7 +918,7 @@ explain() {
 			"$(median "S3|rpcsync|rt" | sed 's/\..*//')"
 		;;
 	rt100)
-		printf -- '- **S3 round trips at 100k**: %s vs %s at 10k. The no-change push of the 100k tree moved %s (10k: %s), mostly the LIST reply: a LIST page is capped by size (about 8 MiB) before it reaches 131072 entries, so the 100k listing takes more than one page and one more round trip per page.\n' \
+		printf -- '- **S3 round trips at 100k**: %s vs %s at 10k. The no-change push of the 100k tree moved %s (10k: %s), almost all of it the LIST reply: a LIST page ends at a size cap before it reaches 131072 entries, so the 100k listing takes a second page, i.e. one more round trip.\n' \
 			"$(get "S3|rpcsync|rt100k")" "$(median "S3|rpcsync|rt" | sed 's/\..*//')" \
 			"$(human "$(get "S3|rpcsync|bytes100k")")" "$(human "$(median "S3|rpcsync|bytes")")"
 		;;
@@ -960,7 +960,7 @@ report() {
 		say ""
 		say "Written by \`make bench\` (bench/run.sh); do not edit by hand."
 		say ""
-		say "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+		say "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); source tree at the start: $TREE_REV"
 		say "- machine: $(nproc) CPUs (${cpu:-?}), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r)"
 		say "- disk: $(findmnt -n -o FSTYPE,OPTIONS -T "$BENCH_DIR" | cut -d, -f1-3 | tr -s ' ')$(journal_note)"
 		say "- $(rsync --version | head -n 1 | sed 's/  */ /g'); $("$SYNCD" -V 2>&1 | head -n 1); $("$SYNCCTL" -V 2>&1 | head -n 1) (build $B)"
@@ -1007,6 +1007,10 @@ report() {
 main() {
 	local s c want=() t0 avail
 	T_START=$EPOCHREALTIME
+	# Read-only git: the commit, and whether tracked files differ from it.
+	TREE_REV="commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+	git -C "$ROOT" --no-optional-locks diff-index --quiet HEAD -- 2>/dev/null ||
+		TREE_REV="$TREE_REV with uncommitted changes (binaries: the build given)"
 	for f in "$SYNCD" "$SYNCCTL" "$GENCORPUS" "$RELAY"; do
 		[ -x "$f" ] || die "$f is missing: run 'make bench' (or make B=$B all and the bench tools)"
 	done
@@ -1080,8 +1084,10 @@ main() {
 	done
 	cleanup
 	say "== cleaning up"
-	drop_dests s1 s3 s6a s6b s7 trash
-	mark_mass_delete
+	if compgen -G "$DST/*/s[1367]*-*" >/dev/null || compgen -G "$DST/trash-*" >/dev/null; then
+		drop_dests s1 s3 s6a s6b s7 trash
+		mark_mass_delete
+	fi
 	report
 }
 
