@@ -1007,10 +1007,11 @@ report() {
 main() {
 	local s c want=() t0 avail
 	T_START=$EPOCHREALTIME
-	# Read-only git: the commit, and whether tracked files differ from it.
+	# Read-only git: the commit, and whether tracked files outside bench/
+	# differ from it (the binaries under test are whatever BUILD_DIR holds).
 	TREE_REV="commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
-	git -C "$ROOT" --no-optional-locks diff-index --quiet HEAD -- 2>/dev/null ||
-		TREE_REV="$TREE_REV with uncommitted changes (binaries: the build given)"
+	git -C "$ROOT" --no-optional-locks diff-index --quiet HEAD -- . ':(exclude)bench' 2>/dev/null ||
+		TREE_REV="$TREE_REV with uncommitted changes outside bench/"
 	for f in "$SYNCD" "$SYNCCTL" "$GENCORPUS" "$RELAY"; do
 		[ -x "$f" ] || die "$f is missing: run 'make bench' (or make B=$B all and the bench tools)"
 	done
