@@ -45,15 +45,20 @@ sync_status op_setattr(struct session *s, const setattr_args *a);
 sync_status op_delete(struct session *s, const delete_args *a);
 
 /*
- * Group commit: makes the data of every pending COMMIT durable (one syncfs),
- * renames each temp over its final name, and makes the renames durable.  A
- * file whose data could not be made durable is never renamed; its failure is
- * recorded with session_fail().  Called by BARRIER, before procedures that
- * depend on earlier renames, and by session_end().
+ * Group commit: waits for the group a flusher thread is publishing, if any,
+ * then makes the data of every other pending COMMIT durable (one syncfs),
+ * renames each temp over its final name, and makes the renames durable.  On
+ * return every COMMIT so far is published or its failure recorded with
+ * session_fail() (a file whose data could not be made durable is never
+ * renamed).  Called by BARRIER, before procedures that depend on earlier
+ * renames, by a HELLO that switches export, and by session_end().
  */
 void staging_flush(struct session *s);
 
-/* Drops every open (uncommitted) temp and frees the staging state. */
+/*
+ * Waits for the group in flight (its failures recorded), drops every open
+ * (uncommitted) or still queued temp, and frees the staging state.
+ */
 void staging_free(struct session *s);
 
 /*

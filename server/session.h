@@ -2,9 +2,10 @@
  * session.h -- what syncd knows about one connection.
  *
  * A session lives exactly as long as its TCP connection and is touched only
- * by that connection's thread, so it needs no locking.  HELLO selects the
- * export; batched calls are counted so that BARRIER can report how many ran
- * and which failed, by their index in the batch.
+ * by that connection's thread, so it needs no locking (the flusher threads
+ * of staging.c read only `peer`, which never changes after session_init).
+ * HELLO selects the export; batched calls are counted so that BARRIER can
+ * report how many ran and which failed, by their index in the batch.
  */
 #ifndef RPCSYNC_SESSION_H
 #define RPCSYNC_SESSION_H

@@ -24,11 +24,21 @@
  * group costs tens of microseconds against a syncfs of milliseconds, needs
  * no queue, wakeups or shutdown protocol, and keeps sessions independent (a
  * shared flusher would make one session's slow syncfs delay every other).
- * Memory and descriptors stay bounded: one group in flight, one filling.
  * staging_flush (BARRIER, the procedures that depend on earlier renames, a
  * HELLO that switches export, session end) joins the group in flight and
  * then publishes the rest inline.  A later COMMIT of a name that a group in
  * flight publishes needs no wait: groups are published strictly in order.
+ * Memory and descriptors stay bounded: one group in flight, one filling,
+ * and the parent fds they share counted together (STAGING_DIRS_MAX).
+ * Writeback is not started per file at COMMIT (sync_file_range): measured,
+ * that put every file's block allocation and I/O submission on the
+ * connection thread and made pushes slower; the flusher's syncfs does that
+ * work in bulk, off the receiving thread.
+ *
+ * A failed syncfs fails its whole group as before, and also every file
+ * written but not yet published (the group being filled, the open writes):
+ * syncfs writes back the whole filesystem, so the lost data may be theirs,
+ * and it reports an error only once per descriptor (staging_poison).
  *
  * Descriptors: each open write holds its temp fd; parent directories are
  * O_PATH fds shared (by inode) between writes and queued commits, and the
@@ -70,7 +80,14 @@
 #define STAGING_OPEN_MAX    64              /* open writes per session */
 #define STAGING_QUEUE_FILES 1024            /* flush at this many commits ... */
 #define STAGING_QUEUE_BYTES (64ULL << 20)   /* ... or this many bytes ... */
-#define STAGING_DIRS_MAX    256             /* ... or this many parent fds */
+/*
+ * ... or when the session holds this many parent fds (the group in flight
+ * and the one filling share them).  A tree with a few hundred directories,
+ * sent largest file first, touches most of them within any 1024 files: a
+ * smaller bound would close groups of a few hundred files and pay a syncfs
+ * pair each.
+ */
+#define STAGING_DIRS_MAX    512
 #define STAGING_OFFSET_MAX  (1ULL << 62)    /* largest file we accept */
 #define STAGING_TEMP_TRIES  8               /* EEXIST on a random name */
 #define STAGING_COPY_CHUNK  (1ULL << 30)    /* bytes per copy_file_range() call */
@@ -102,6 +119,7 @@ struct wfile {
 	int          failed;    /* a WRITE or COPY failed: COMMIT must fail */
 	int          basis_fd;  /* CREATE with basis: the old file, O_RDONLY; else -1 */
 	uint64_t     basis_size; /* its size when opened: COPY's bound */
+	sync_status  lost;      /* a syncfs failed meanwhile: COMMIT fails with this */
 	char         tmp[CONFINE_TEMP_BUF];
 	char        *path;      /* final path as CREATE named it */
 	const char  *leaf;      /* final name, inside path */
@@ -127,6 +145,7 @@ struct group {
 	struct pending     *v;
 	size_t              n, cap;
 	uint64_t            bytes;  /* data committed into the group */
+	int                 err;    /* group_run: errno of a failed syncfs, else 0 */
 	const struct sdev  *devs;   /* the syncfs fds, fixed when the group is closed */
 	const char         *peer;   /* for logs */
 };
@@ -642,6 +661,7 @@ group_clear(struct staging *st, struct group *g)
 	}
 	g->n = 0;
 	g->bytes = 0;
+	g->err = 0;
 	g->devs = NULL;
 }
 
@@ -661,6 +681,7 @@ group_run(struct group *g)
 
 	if ((err = sync_all(g->devs)) != 0) {
 		/* The data may be lost: publishing any of it could expose garbage. */
+		g->err = err;
 		for (size_t i = 0; i < g->n; i++) {
 			p = &g->v[i];
 			temp_unlink(p->dir, p->tmp);
@@ -681,6 +702,7 @@ group_run(struct group *g)
 	}
 	if ((err = sync_all(g->devs)) != 0) {
 		/* Visible, but the renames may not survive a crash: say so. */
+		g->err = err;
 		for (size_t i = 0; i < g->n; i++) {
 			p = &g->v[i];
 			if (p->renamed)
@@ -690,14 +712,44 @@ group_run(struct group *g)
 }
 
 /*
+ * After a failed syncfs (errno err): the data that was lost may belong to
+ * any file of the session written and not yet published, not only to the
+ * group whose syncfs said so.  syncfs writes back the whole filesystem, a
+ * group's files included while a flusher runs, and reports an error once
+ * per descriptor, so no later syncfs would tell.  Hence every file queued in
+ * the group being filled fails now (its temp removed), and every open write
+ * fails at its COMMIT.  Connection thread only.
+ */
+static void
+staging_poison(struct session *s, int err)
+{
+	struct staging *st = s->staging;
+	sync_status rc = status_from_errno(err);
+	const struct pending *p;
+
+	for (size_t i = 0; i < st->fill.n; i++) {
+		p = &st->fill.v[i];
+		temp_unlink(p->dir, p->tmp);
+		session_fail(s, p->index, p->path, strlen(p->path), rc);
+	}
+	group_clear(st, &st->fill);
+	for (size_t i = 0; i < st->nopen; i++)
+		if (st->open[i].lost == SYNC_OK)
+			st->open[i].lost = rc;
+}
+
+/*
  * Records with session_fail() the failures that group_run left in g, in the
  * order an inline flush meets them (first the files not renamed, then the
  * renamed ones whose durability is unknown), each under its COMMIT's index
- * and path; then empties g.  Connection thread only.
+ * and path; then empties g, and after a failed syncfs fails what else may
+ * have lost data (staging_poison).  Connection thread only.
  */
 static void
 group_finish(struct session *s, struct group *g)
 {
+	int err = g->err;
+
 	for (int renamed = 0; renamed <= 1; renamed++) {
 		for (size_t i = 0; i < g->n; i++) {
 			const struct pending *p = &g->v[i];
@@ -707,6 +759,8 @@ group_finish(struct session *s, struct group *g)
 		}
 	}
 	group_clear(s->staging, g);
+	if (err != 0)
+		staging_poison(s, err);
 }
 
 /* The flusher thread: publishes the one group it was given, then ends. */
@@ -844,8 +898,9 @@ hash_check(struct session *s, struct wfile *w, const sync_hash *want)
 /*
  * COMMIT: checks the size and, when given, the content hash, applies mode
  * (& 01777) and mtime, closes the temp and the basis, and queues the temp
- * for the group rename under the current batch index.  Any failure removes
- * the temp.  Returns SYNC_OK once queued.
+ * for the group rename under the current batch index; a full group goes to
+ * a flusher.  Any failure removes the temp.  Returns SYNC_OK once queued;
+ * IO (or NOSPC) if a syncfs of the session failed since the CREATE.
  */
 sync_status
 op_commit(struct session *s, const commit_args *a)
@@ -863,6 +918,10 @@ op_commit(struct session *s, const commit_args *a)
 	}
 	if (w->failed) {
 		rc = SYNC_ERR_BADHANDLE;    /* the WRITE's failure was reported already */
+		goto drop;
+	}
+	if (w->lost != SYNC_OK) {
+		rc = w->lost;               /* a syncfs failed since CREATE */
 		goto drop;
 	}
 	if (a->mtime.nsec >= NSEC_PER_SEC) {
@@ -892,21 +951,6 @@ op_commit(struct session *s, const commit_args *a)
 		log_debug("%s: commit %s: %s", s->peer, w->path, strerror(errno));
 		goto drop;
 	}
-#ifndef EXP_NO_SFR
-	/*
-	 * The data is complete: start its writeback now (asynchronous), so
-	 * the disk works while more arrives and the group's syncfs finds
-	 * little left to write.  Only a hint; syncfs still decides, and it
-	 * reports any writeback error started here too.
-	 */
-	if (sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0 && errno != ENOSYS &&
-	    errno != EINVAL && errno != ESPIPE) {
-		rc = status_from_errno(errno);
-		log_err("%s: commit %s: start writeback: %s", s->peer, w->path,
-		    strerror(errno));
-		goto drop;
-	}
-#endif
 	fd = w->fd;
 	w->fd = -1;
 	if (close(fd) != 0) {
@@ -968,7 +1012,7 @@ staging_flush(struct session *s)
 	group_finish(s, &st->fill);
 }
 
-/* Removes every unpublished temp, closes every fd, frees s->staging. */
+/* Joins the flusher, removes every unpublished temp, closes every fd, frees s->staging. */
 void
 staging_free(struct session *s)
 {

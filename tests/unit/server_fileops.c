@@ -12,12 +12,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../../server/confine.h"
@@ -36,6 +38,28 @@ static struct export ex;
 static struct session sess;
 
 /* ---- helpers ---- */
+
+/* How many of the next syncfs() calls fail with EIO (any thread). */
+static atomic_int syncfs_failures;
+
+/*
+ * Replaces libc's syncfs() for the code under test (this definition wins at
+ * link time), so that a failed flush can be provoked: while syncfs_failures
+ * is positive, each call takes one and fails with EIO.
+ */
+int
+syncfs(int fd)
+{
+	int left = atomic_load(&syncfs_failures);
+
+	while (left > 0) {
+		if (atomic_compare_exchange_weak(&syncfs_failures, &left, left - 1)) {
+			errno = EIO;
+			return -1;
+		}
+	}
+	return (int)syscall(SYS_syncfs, fd);
+}
 
 /* A sync_path over a C string (not copied). */
 static sync_path
@@ -1321,6 +1345,78 @@ test_delta(void)
 	    do_delete(sp("fifo")) == SYNC_OK, "cleanup");
 }
 
+/* Forgets the session's batch accounting (as a BARRIER reply would). */
+static void
+reset_batch(void)
+{
+	barrier_ok r;
+
+	session_take_barrier(&sess, &r);
+	xdr_free((xdrproc_t)xdr_barrier_ok, (char *)&r);
+}
+
+/* Returns 1 if every itemised failure has status st (and there are n of them). */
+static int
+failures_are(unsigned int n, sync_status st)
+{
+	if (sess.batch_failed != n)
+		return 0;
+	for (unsigned int i = 0; i < sess.nfailures; i++)
+		if (sess.failures[i].status != st)
+			return 0;
+	return 1;
+}
+
+/*
+ * A failed syncfs: nothing of the group is published, inline or in the
+ * background; and since the lost data may be any written so far, the files
+ * queued after the group in flight and the open writes fail too.
+ */
+static void
+test_syncfs_failure(void)
+{
+	char p[64];
+	int ok = 1;
+
+	put_dir("io");
+	reset_batch();
+	CHECK(do_create(1, sp("io/a")) == SYNC_OK && do_write(1, 0, "a", 1) == SYNC_OK &&
+	    do_commit(1, 1, 0644, 0, 0) == SYNC_OK && do_create(2, sp("io/b")) == SYNC_OK &&
+	    do_commit(2, 0, 0644, 0, 0) == SYNC_OK, "two commits queued");
+	atomic_store(&syncfs_failures, 1);
+	staging_flush(&sess);
+	CHECK(failures_are(2, SYNC_ERR_IO) && !exists("io/a") && !exists("io/b") &&
+	    count_temps() == 0, "inline: first syncfs fails, nothing renamed, both IO, temps gone");
+
+	reset_batch();
+	CHECK(do_create(7, sp("io/open")) == SYNC_OK && do_write(7, 0, "o", 1) == SYNC_OK,
+	    "an open write spans the failure");
+	for (int i = 0; i < 1024; i++) {
+		snprintf(p, sizeof p, "io/g%04d", i);
+		if (i == 1023)
+			atomic_store(&syncfs_failures, 1);      /* the flusher's first syncfs */
+		ok &= do_create(1, sp(p)) == SYNC_OK && do_write(1, 0, p, 5) == SYNC_OK &&
+		    do_commit(1, 5, 0644, 0, 0) == SYNC_OK;
+	}
+	ok &= do_create(1, sp("io/x0")) == SYNC_OK && do_commit(1, 0, 0644, 0, 0) == SYNC_OK &&
+	    do_create(1, sp("io/x1")) == SYNC_OK && do_commit(1, 0, 0644, 0, 0) == SYNC_OK;
+	CHECK(ok, "1024 commits handed to the flusher, 2 more queued");
+	staging_flush(&sess);
+	CHECK(failures_are(1026, SYNC_ERR_IO) && !exists("io/g0000") && !exists("io/g1023") &&
+	    !exists("io/x0") && !exists("io/x1"),
+	    "background: the group and the files queued behind it fail with IO, none published");
+	CHECK(do_commit(7, 1, 0644, 0, 0) == SYNC_ERR_IO && count_temps() == 0,
+	    "the open write's COMMIT fails with IO; no temp left");
+
+	reset_batch();
+	CHECK(do_create(1, sp("io/later")) == SYNC_OK && do_commit(1, 0, 0644, 0, 0) == SYNC_OK,
+	    "a file written after the failure");
+	staging_flush(&sess);
+	CHECK(failures_are(0, SYNC_OK) && exists("io/later"), "is published");
+	CHECK(do_delete(sp("io")) == SYNC_OK, "cleanup");
+	reset_batch();
+}
+
 /* Returns the number of open file descriptors of this process. */
 static int
 count_fds(void)
@@ -1392,6 +1488,7 @@ main(void)
 	test_planted_links();
 	test_hardlink();
 	test_write_path();
+	test_syncfs_failure();
 	test_compressed_write();
 	test_sweep();
 	test_list();
