@@ -107,24 +107,39 @@ confine_parent(int root_fd, const char *relpath, const char **leaf)
 	return confine_open(root_fd, parent, O_PATH | O_DIRECTORY, 0);
 }
 
+/*
+ * Random bytes for temp names, drawn from getrandom() a pool at a time: a
+ * syscall per file was measurable on pushes of many small files, and a
+ * thread-local pool keeps every name as unpredictable as before with no lock.
+ */
+#define TEMP_POOL 512
+
 /* A fresh random temp name into out; 0, or -1 with errno. */
 int
 confine_temp_name(char out[CONFINE_TEMP_BUF])
 {
-	unsigned char rnd[8];
-	size_t got = 0;
+	static _Thread_local unsigned char pool[TEMP_POOL];
+	static _Thread_local size_t used = TEMP_POOL;
+	const unsigned char *rnd;
 
-	while (got < sizeof rnd) {
-		ssize_t n = getrandom(rnd + got, sizeof rnd - got, 0);
+	if (used + 8 > TEMP_POOL) {
+		size_t got = 0;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err("getrandom: %s", strerror(errno));
-			return -1;
+		while (got < TEMP_POOL) {
+			ssize_t n = getrandom(pool + got, TEMP_POOL - got, 0);
+
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				log_err("getrandom: %s", strerror(errno));
+				return -1;
+			}
+			got += (size_t)n;
 		}
-		got += (size_t)n;
+		used = 0;
 	}
+	rnd = pool + used;
+	used += 8;
 	snprintf(out, CONFINE_TEMP_BUF, "%s%02x%02x%02x%02x%02x%02x%02x%02x",
 	    PATH_TEMP_PREFIX, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
 	    rnd[6], rnd[7]);

@@ -73,7 +73,8 @@ int confine_open_regular(int dirfd, const char *leaf, struct stat *sb);
 
 /*
  * Writes a fresh temp name, PATH_TEMP_PREFIX followed by 16 random hex
- * digits (getrandom), into out.  Returns 0, or -1 with errno.
+ * digits (getrandom, a pool per thread), into out.  Returns 0, or -1 with
+ * errno.
  */
 int confine_temp_name(char out[CONFINE_TEMP_BUF]);
 

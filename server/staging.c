@@ -160,6 +160,18 @@ struct staging {
 	struct sdir    *dirs;
 	size_t          ndirs;
 	struct sdev    *devs;       /* prepend-only; nodes immutable until staging_free */
+	/*
+	 * The parent directory of the last CREATE, reused while the name is the
+	 * same: files arrive directory by directory, and resolving the parent
+	 * again costs an openat2, an fstat and a close per file.  The cache holds
+	 * no reference (sdir_put forgets it) and is dropped by staging_flush(),
+	 * which every procedure that removes or replaces a directory (DELETE,
+	 * SYMLINK) runs first; so the fd is one the session resolved under this
+	 * name since its last namespace change -- as much as the renames of a
+	 * group, which use the same fds, already rely on.
+	 */
+	struct sdir    *last_dir;
+	char            last_parent[PATH_BUF];
 };
 
 /* Returns s's staging state, creating it on first use; NULL if out of memory. */
@@ -231,6 +243,8 @@ sdir_put(struct staging *st, struct sdir *d)
 		;
 	*pp = d->next;
 	st->ndirs--;
+	if (st->last_dir == d)
+		st->last_dir = NULL;
 	close(d->fd);
 	free(d);
 }
@@ -328,22 +342,32 @@ static int
 temp_create(struct session *s, struct staging *st, const char *path, int basis,
     struct wfile *w)
 {
+	char parent[PATH_BUF];
 	struct stat sb;
 	const char *leaf;
 	int pfd, saved;
 
-	if ((pfd = confine_parent(s->export->root_fd, path, &leaf)) < 0)
-		return -1;
-	/* Not a guard (the rename decides), just an early answer before any data is sent. */
-	if (fstatat(pfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode)) {
-		close(pfd);
-		errno = EISDIR;
+	if (path_split(path, parent, &leaf) != 0) {
+		errno = EINVAL;
 		return -1;
 	}
-	if ((w->dir = sdir_get(st, pfd)) == NULL)
-		return -1;
-	if (sdev_ensure(st, w->dir) != 0)
+	if (st->last_dir != NULL && strcmp(parent, st->last_parent) == 0) {
+		w->dir = st->last_dir;
+		w->dir->refs++;
+	} else {
+		pfd = confine_open(s->export->root_fd, parent, O_PATH | O_DIRECTORY, 0);
+		if (pfd < 0 || (w->dir = sdir_get(st, pfd)) == NULL)
+			return -1;
+		if (sdev_ensure(st, w->dir) != 0)
+			goto fail;
+		st->last_dir = w->dir;
+		memcpy(st->last_parent, parent, strlen(parent) + 1);
+	}
+	/* Not a guard (the rename decides), just an early answer before any data is sent. */
+	if (fstatat(w->dir->fd, leaf, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode)) {
+		errno = EISDIR;
 		goto fail;
+	}
 	if ((w->path = strdup(path)) == NULL)
 		goto fail;
 	w->leaf = w->path + (leaf - path);
@@ -1003,6 +1027,7 @@ staging_flush(struct session *s)
 
 	if (st == NULL)
 		return;
+	st->last_dir = NULL;
 	group_join(s);
 	if (st->fill.n == 0)
 		return;

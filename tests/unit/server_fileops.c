@@ -1372,6 +1372,36 @@ failures_are(unsigned int n, sync_status st)
  * background; and since the lost data may be any written so far, the files
  * queued after the group in flight and the open writes fail too.
  */
+/*
+ * CREATE reuses the parent directory of the previous CREATE by name; a
+ * directory deleted and made again in between must be resolved afresh, or
+ * the file would be renamed into the removed one and lost.
+ */
+static void
+test_parent_reuse(void)
+{
+	char buf[8];
+	struct stat sb;
+
+	put_dir("pr");
+	reset_batch();
+	CHECK(do_create(1, sp("pr/a")) == SYNC_OK && do_write(1, 0, "a", 1) == SYNC_OK &&
+	    do_commit(1, 1, 0644, 0, 0) == SYNC_OK && do_create(2, sp("pr/b")) == SYNC_OK &&
+	    do_write(2, 0, "b", 1) == SYNC_OK, "two files in pr, the second still open");
+	CHECK(do_delete(sp("pr")) == SYNC_OK && !exists("pr"), "pr deleted (after a's rename)");
+	CHECK(do_mkdir(sp("pr"), 0755) == SYNC_OK && do_create(3, sp("pr/c")) == SYNC_OK &&
+	    do_write(3, 0, "c", 1) == SYNC_OK && do_commit(3, 1, 0644, 0, 0) == SYNC_OK,
+	    "pr made again, c written into it");
+	staging_flush(&sess);
+	CHECK(get_file("pr/c", buf, sizeof buf) == 1 && buf[0] == 'c', "c is in the new pr");
+	CHECK(do_commit(2, 1, 0644, 0, 0) == SYNC_OK, "b's commit queues (its dir is gone)");
+	staging_flush(&sess);
+	CHECK(lst("pr/b", &sb) != 0 && !exists("pr/a") && count_temps() == 0,
+	    "b was never published into the new pr, nothing left behind");
+	CHECK(do_delete(sp("pr")) == SYNC_OK, "cleanup");
+	reset_batch();
+}
+
 static void
 test_syncfs_failure(void)
 {
@@ -1488,6 +1518,7 @@ main(void)
 	test_planted_links();
 	test_hardlink();
 	test_write_path();
+	test_parent_reuse();
 	test_syncfs_failure();
 	test_compressed_write();
 	test_sweep();
