@@ -92,6 +92,7 @@
 #define STAGING_TEMP_TRIES  8               /* EEXIST on a random name */
 #define STAGING_COPY_CHUNK  (1ULL << 30)    /* bytes per copy_file_range() call */
 #define STAGING_COPY_BUF    (1U << 20)      /* buffer of the pread/pwrite fallback */
+#define STAGING_WRITE_BEHIND (8ULL << 20)   /* start writeback every this many bytes */
 #define NSEC_PER_SEC        1000000000U
 #define STAGING_FLUSHER_STACK (256U << 10) /* a flusher only makes syscalls and logs */
 
@@ -120,6 +121,7 @@ struct wfile {
 	int          basis_fd;  /* CREATE with basis: the old file, O_RDONLY; else -1 */
 	uint64_t     basis_size; /* its size when opened: COPY's bound */
 	sync_status  lost;      /* a syncfs failed meanwhile: COMMIT fails with this */
+	uint64_t     behind;    /* writeback started for the bytes before this offset */
 	char         tmp[CONFINE_TEMP_BUF];
 	char        *path;      /* final path as CREATE named it */
 	const char  *leaf;      /* final name, inside path */
@@ -502,6 +504,23 @@ out:
 }
 
 /*
+ * Starts writeback of what w holds before end once STAGING_WRITE_BEHIND new
+ * bytes have piled up in front of it, so that the disk writes a large file
+ * while the rest of it is still arriving and the group's syncfs finds little
+ * left to do.  Only for data written in order (a file's WRITEs are); errors
+ * are the syncfs's to report.
+ */
+static void
+write_behind(struct wfile *w, uint64_t end)
+{
+	if (end < w->behind || end - w->behind < STAGING_WRITE_BEHIND)
+		return;
+	(void)sync_file_range(w->fd, (off_t)w->behind, (off_t)(end - w->behind),
+	    SYNC_FILE_RANGE_WRITE);
+	w->behind = end;
+}
+
+/*
  * WRITE: pwrite()s all of the data (decoded first when compressed) at the
  * offset.  Any failure, including an offset past STAGING_OFFSET_MAX or
  * compressed data that is refused, marks the handle failed (its COMMIT
@@ -544,6 +563,7 @@ op_write(struct session *s, const write_args *a)
 		off += (uint64_t)n;
 		left -= (size_t)n;
 	}
+	write_behind(w, off);
 	rc = SYNC_OK;
 	goto out;
 fail:
