@@ -33,7 +33,9 @@
  * Writeback is not started per file at COMMIT (sync_file_range): measured,
  * that put every file's block allocation and I/O submission on the
  * connection thread and made pushes slower; the flusher's syncfs does that
- * work in bulk, off the receiving thread.
+ * work in bulk, off the receiving thread.  Large files are the exception
+ * (write_behind): their writeback starts every STAGING_WRITE_BEHIND bytes
+ * as they arrive, so the disk works while the network does.
  *
  * A failed syncfs fails its whole group as before, and also every file
  * written but not yet published (the group being filled, the open writes):
