@@ -18,7 +18,7 @@ TIRPC_LIBS   := $(shell pkg-config --libs libtirpc 2>/dev/null || echo -ltirpc)
 
 ALL_CFLAGS   = -std=c11 -Wall -Wextra -Werror $(CFLAGS)
 ALL_CPPFLAGS = -D_GNU_SOURCE -I$(B)/gen -Icommon $(TIRPC_CFLAGS) $(CPPFLAGS)
-LIBS         = $(TIRPC_LIBS) -lxxhash -lzstd -lpthread
+LIBS         = $(TIRPC_LIBS) -lxxhash -lzstd -lcrypto -lpthread
 
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -34,7 +34,7 @@ TEST_TOOLS = $(patsubst tests/tools/%.c,$(B)/tests/%,$(wildcard tests/tools/*.c)
 
 # Packages the build, the tests and the demo need on Debian 12.
 DEPS = gcc make libc6-dev libtirpc-dev rpcsvc-proto rpcbind pkgconf \
-       iproute2 util-linux procps libxxhash-dev libzstd-dev
+       iproute2 util-linux procps libxxhash-dev libzstd-dev libssl-dev
 
 .PHONY: all tests check demo deps install clean
 
