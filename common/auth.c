@@ -5,13 +5,10 @@
  * one must not write by hand; OpenSSL's are reviewed and maintained.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -19,6 +16,9 @@
 #include <openssl/params.h>
 
 #include "auth.h"
+#include "fdio.h"
+
+#define AUTH_FILE_MAX (64 << 10)   /* a secret file larger than this is a mistake */
 
 /* Domain separation: no other MAC computed with these secrets starts like this. */
 static const char auth_label[] = "rpcsync-auth-v1";
@@ -114,61 +114,28 @@ auth_user_ok(const char *name, size_t len)
 int
 auth_read_secret(const char *file, char *secret, size_t *len, char *err, size_t errlen)
 {
-	char buf[AUTH_SECRET_MAX + 2];
-	struct stat sb;
-	size_t n = 0;
-	int fd, rc = -1;
+	char *text, *nl;
+	size_t n, line;
+	int rc = -1;
 
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
-		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+	if (fdio_read_text(file, AUTH_FILE_MAX, FDIO_PRIVATE, &text, &n, err, errlen) != 0)
 		return -1;
-	}
-	if (fstat(fd, &sb) != 0) {
-		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+	nl = strchr(text, '\n');
+	line = nl != NULL ? (size_t)(nl - text) : n;
+	if (line > 0 && text[line - 1] == '\r')
+		line--;
+	if (line == 0 || line > AUTH_SECRET_MAX) {
+		snprintf(err, errlen, "%s: the first line must hold the secret (1-%d bytes)",
+		    file, AUTH_SECRET_MAX);
 		goto out;
 	}
-	if (!S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", file);
-		goto out;
-	}
-	if ((sb.st_mode & 077) != 0) {
-		snprintf(err, errlen, "%s: group or others may access it (chmod 600)", file);
-		goto out;
-	}
-	while (n < sizeof buf) {
-		ssize_t r = read(fd, buf + n, sizeof buf - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			snprintf(err, errlen, "%s: %s", file, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (memchr(buf, '\n', n) != NULL)
-			break;
-	}
-	{
-		char *nl = memchr(buf, '\n', n);
-		size_t line = nl != NULL ? (size_t)(nl - buf) : n;
-
-		if (line > 0 && buf[line - 1] == '\r')
-			line--;
-		if (line == 0 || line > AUTH_SECRET_MAX || memchr(buf, '\0', line) != NULL) {
-			snprintf(err, errlen, "%s: the first line must hold the secret "
-			    "(1-%d bytes, no NUL)", file, AUTH_SECRET_MAX);
-			goto out;
-		}
-		memcpy(secret, buf, line);
-		secret[line] = '\0';
-		*len = line;
-	}
+	memcpy(secret, text, line);
+	secret[line] = '\0';
+	*len = line;
 	rc = 0;
 out:
-	auth_wipe(buf, sizeof buf);
-	close(fd);
+	auth_wipe(text, n);
+	free(text);
 	return rc;
 }
 

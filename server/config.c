@@ -6,7 +6,7 @@
  * [section] with the same name, a relative path) would widen that exposure
  * without anyone noticing, so every such line is an error naming the file
  * and line.  Parsing is pure (no filesystem access besides reading the file
- * in config_load), which keeps it unit-testable.
+ * in config_load, through fdio_read_text), which keeps it unit-testable.
  *
  * Syntax: one item per line; leading and trailing blanks are ignored.
  *   # or ; at the start of a line   comment (whole lines only: a path may
@@ -16,17 +16,15 @@
  *                                   blanks inside them count as one space
  */
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "fdio.h"
 
 #define CONFIG_LINE_MAX  4096               /* bytes in one line, without '\n' */
 #define CONFIG_FILE_MAX  (1024 * 1024)      /* a larger file is surely a mistake */
@@ -347,65 +345,16 @@ fail:
 int
 config_load(const char *file, struct config *cfg, char *err, size_t errlen)
 {
-	struct stat st;
-	char *text = NULL;
-	size_t got = 0;
-	int fd, rc = -1;
+	char *text;
+	size_t len;
+	int rc;
 
 	cfg->exports = NULL;
 	cfg->nexports = 0;
-	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		config_error(err, errlen, file, 0, "%s", strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) != 0) {
-		config_error(err, errlen, file, 0, "%s", strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		config_error(err, errlen, file, 0, "not a regular file");
-		goto out;
-	}
-	if (st.st_size > CONFIG_FILE_MAX) {
-		config_error(err, errlen, file, 0, "larger than %d bytes",
-		    CONFIG_FILE_MAX);
-		goto out;
-	}
-	/* One byte more than allowed detects a file that grew meanwhile. */
-	text = malloc(CONFIG_FILE_MAX + 2);
-	if (text == NULL) {
-		config_error(err, errlen, file, 0, "out of memory");
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(fd, text + got, CONFIG_FILE_MAX + 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			config_error(err, errlen, file, 0, "%s", strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got > CONFIG_FILE_MAX) {
-			config_error(err, errlen, file, 0, "larger than %d bytes",
-			    CONFIG_FILE_MAX);
-			goto out;
-		}
-	}
-	if (memchr(text, '\0', got) != NULL) {
-		config_error(err, errlen, file, 0, "contains a NUL byte");
-		goto out;
-	}
-	text[got] = '\0';
+	if (fdio_read_text(file, CONFIG_FILE_MAX, 0, &text, &len, err, errlen) != 0)
+		return -1;
 	rc = config_parse(text, file, cfg, err, errlen);
-out:
 	free(text);
-	if (fd >= 0)
-		close(fd);
 	return rc;
 }
 

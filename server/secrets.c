@@ -5,14 +5,11 @@
  * list, and one that is silently half-parsed locks users out (or in) in ways
  * nobody notices; refusing to start says so at once.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "fdio.h"
 #include "secrets.h"
 
 #define SECRETS_FILE_MAX (64 << 10)    /* thousands of users; bounds the entry array */
@@ -85,64 +82,20 @@ fail:
 int
 secrets_load(const char *file, struct secrets *out, char *err, size_t errlen)
 {
-	struct stat sb;
-	char *text = NULL;
-	size_t n = 0;
-	int fd, rc = -1;
+	char *text, why[512];
+	size_t len;
+	int rc;
 
 	out->v = NULL;
 	out->n = 0;
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
-		snprintf(err, errlen, "secrets file %s: %s", file, strerror(errno));
+	if (fdio_read_text(file, SECRETS_FILE_MAX, FDIO_PRIVATE, &text, &len, why,
+	    sizeof why) != 0) {
+		snprintf(err, errlen, "secrets file %s", why);
 		return -1;
 	}
-	if (fstat(fd, &sb) != 0) {
-		snprintf(err, errlen, "secrets file %s: %s", file, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "secrets file %s: not a regular file", file);
-		goto out;
-	}
-	if ((sb.st_mode & 077) != 0) {
-		snprintf(err, errlen, "secrets file %s: group or others may access it "
-		    "(chmod 600)", file);
-		goto out;
-	}
-	if (sb.st_size > SECRETS_FILE_MAX) {
-		snprintf(err, errlen, "secrets file %s: larger than %d bytes", file,
-		    SECRETS_FILE_MAX);
-		goto out;
-	}
-	if ((text = malloc((size_t)sb.st_size + 1)) == NULL) {
-		snprintf(err, errlen, "secrets file %s: out of memory", file);
-		goto out;
-	}
-	while (n < (size_t)sb.st_size) {
-		ssize_t r = read(fd, text + n, (size_t)sb.st_size - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			snprintf(err, errlen, "secrets file %s: %s", file, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	text[n] = '\0';
-	if (memchr(text, '\0', n) != NULL) {
-		snprintf(err, errlen, "secrets file %s: contains a NUL byte", file);
-		goto out;
-	}
 	rc = secrets_parse(text, file, out, err, errlen);
-out:
-	if (text != NULL) {
-		auth_wipe(text, n);
-		free(text);
-	}
-	close(fd);
+	auth_wipe(text, len);
+	free(text);
 	return rc;
 }
 

@@ -89,7 +89,7 @@
  * smaller bound would close groups of a few hundred files and pay a syncfs
  * pair each.
  */
-#define STAGING_DIRS_MAX    512
+#define STAGING_DIRS_MAX    4096
 #define STAGING_OFFSET_MAX  (1ULL << 62)    /* largest file we accept */
 #define STAGING_TEMP_TRIES  8               /* EEXIST on a random name */
 #define STAGING_COPY_CHUNK  (1ULL << 30)    /* bytes per copy_file_range() call */
