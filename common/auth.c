@@ -56,9 +56,8 @@ mac_field(EVP_MAC_CTX *ctx, const void *p, size_t len)
 
 int
 auth_proof(enum auth_role role, const unsigned char *secret, size_t secret_len,
-    const unsigned char server_nonce[AUTH_NONCE_LEN],
-    const unsigned char client_nonce[AUTH_NONCE_LEN],
-    const char *user, const char *export, unsigned char out[AUTH_PROOF_LEN])
+    const void *server_nonce, const void *client_nonce, const char *user,
+    const char *export, void *out)
 {
 	char digest[] = "SHA256";
 	OSSL_PARAM params[] = {
@@ -91,7 +90,7 @@ out:
 }
 
 int
-auth_proof_equal(const unsigned char a[AUTH_PROOF_LEN], const unsigned char b[AUTH_PROOF_LEN])
+auth_proof_equal(const void *a, const void *b)
 {
 	return CRYPTO_memcmp(a, b, AUTH_PROOF_LEN) == 0;
 }

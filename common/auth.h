@@ -24,9 +24,11 @@
 
 #include <stddef.h>
 
-#define AUTH_NONCE_LEN  32      /* bytes of each side's nonce */
-#define AUTH_PROOF_LEN  32      /* HMAC-SHA256 */
-#define AUTH_USER_MAX   32      /* longest user name */
+#include "sync.h"
+
+#define AUTH_NONCE_LEN  SYNC_NONCE_LEN  /* 32: bytes of each side's nonce */
+#define AUTH_PROOF_LEN  SYNC_PROOF_LEN  /* 32: HMAC-SHA256 */
+#define AUTH_USER_MAX   SYNC_USER_MAX   /* 32: longest user name */
 #define AUTH_SECRET_MAX 256     /* longest secret */
 
 /* Which side a proof comes from: it is part of the MAC input. */
@@ -39,20 +41,20 @@ enum auth_role {
 int auth_nonce(unsigned char n[AUTH_NONCE_LEN]);
 
 /*
- * Computes the proof of role over both nonces, user and export with secret
- * (secret_len bytes) into out.  Returns 0, or -1 if libcrypto failed.
+ * Computes the proof of role over both nonces (AUTH_NONCE_LEN bytes each),
+ * user and export with secret (secret_len bytes) into out (AUTH_PROOF_LEN
+ * bytes).  The nonces and proofs are untyped bytes so that rpcgen's char
+ * arrays pass as they are.  Returns 0, or -1 if libcrypto failed.
  */
 int auth_proof(enum auth_role role, const unsigned char *secret, size_t secret_len,
-    const unsigned char server_nonce[AUTH_NONCE_LEN],
-    const unsigned char client_nonce[AUTH_NONCE_LEN],
-    const char *user, const char *export, unsigned char out[AUTH_PROOF_LEN]);
+    const void *server_nonce, const void *client_nonce, const char *user,
+    const char *export, void *out);
 
 /*
- * Compares two proofs in time that does not depend on where they differ.
- * Returns 1 if equal, else 0.
+ * Compares two proofs (AUTH_PROOF_LEN bytes) in time that does not depend
+ * on where they differ.  Returns 1 if equal, else 0.
  */
-int auth_proof_equal(const unsigned char a[AUTH_PROOF_LEN],
-    const unsigned char b[AUTH_PROOF_LEN]);
+int auth_proof_equal(const void *a, const void *b);
 
 /*
  * Returns 1 if name is a valid user name: 1..AUTH_USER_MAX bytes of

@@ -29,6 +29,7 @@ static const struct {
 	{ SYNC_ERR_TOOMANY, "SYNC_ERR_TOOMANY", "too many open files in this session" },
 	{ SYNC_ERR_SERVERFAULT, "SYNC_ERR_SERVERFAULT", "internal server error" },
 	{ SYNC_ERR_CHECKSUM, "SYNC_ERR_CHECKSUM", "content hash mismatch (changed during transfer)" },
+	{ SYNC_ERR_AUTH, "SYNC_ERR_AUTH", "authentication required or failed" },
 };
 
 #define STATUS_COUNT (sizeof(status_table) / sizeof(status_table[0]))

@@ -36,6 +36,8 @@ struct section {
 	unsigned int line;      /* where its header was */
 	int have_path;
 	int have_read_only;
+	int have_secrets;
+	int have_allow, have_deny;
 };
 
 /*
@@ -170,6 +172,10 @@ exports_free(struct config *cfg)
 			close(e->root_fd);
 		free(e->name);
 		free(e->path);
+		free(e->secrets_file);
+		secrets_free(&e->secrets);
+		hostacl_free(&e->hosts_allow);
+		hostacl_free(&e->hosts_deny);
 	}
 	free(cfg->exports);
 	cfg->exports = NULL;
@@ -289,6 +295,33 @@ key_value(struct section *sec, const char *s, size_t len, const char *origin,
 			    "'read only' must be yes or no, not '%s'", q);
 		}
 		sec->have_read_only = 1;
+	} else if (strcmp(key, "secrets file") == 0) {
+		if (sec->have_secrets)
+			return config_error(err, errlen, origin, line,
+			    "duplicate key 'secrets file'");
+		if (vlen == 0 || v[0] != '/')
+			return config_error(err, errlen, origin, line,
+			    "'secrets file' must be an absolute path");
+		sec->e->secrets_file = strndup(v, vlen);
+		if (sec->e->secrets_file == NULL)
+			return config_error(err, errlen, origin, line, "out of memory");
+		sec->have_secrets = 1;
+	} else if (strcmp(key, "hosts allow") == 0 || strcmp(key, "hosts deny") == 0) {
+		int allow = key[6] == 'a';
+		int *have = allow ? &sec->have_allow : &sec->have_deny;
+		char list[CONFIG_LINE_MAX + 1], why[160];
+
+		if (*have)
+			return config_error(err, errlen, origin, line, "duplicate key '%s'", key);
+		if (vlen == 0)
+			return config_error(err, errlen, origin, line,
+			    "'%s' needs at least one address or prefix", key);
+		memcpy(list, v, vlen);
+		list[vlen] = '\0';
+		if (hostacl_parse(list, allow ? &sec->e->hosts_allow : &sec->e->hosts_deny,
+		    why, sizeof why) != 0)
+			return config_error(err, errlen, origin, line, "%s: %s", key, why);
+		*have = 1;
 	} else {
 		return config_error(err, errlen, origin, line,
 		    "unknown key '%s'", q);

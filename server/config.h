@@ -5,9 +5,13 @@
  *   [name]
  *   path = /srv/mirror
  *   read only = yes|no
+ *   secrets file = /etc/syncd.secrets    (AUTH required; see secrets.h)
+ *   hosts allow = 192.0.2.0/24, 2001:db8::/32
+ *   hosts deny = 192.0.2.66
  *
- * Parsing is pure: it does not touch the exported directories, so it can be
- * unit-tested; main.c opens the export roots afterwards.
+ * Parsing is pure: it does not touch the exported directories or the secrets
+ * files, so it can be unit-tested; main.c opens the export roots and loads
+ * the secrets afterwards.
  */
 #ifndef RPCSYNC_CONFIG_H
 #define RPCSYNC_CONFIG_H

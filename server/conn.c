@@ -29,11 +29,13 @@
 #include <rpc/rpc.h>
 #include <rpc/svc_auth.h>
 
+#include "auth.h"
 #include "conn.h"
 #include "log.h"
 #include "ops.h"
 #include "quote.h"
 #include "session.h"
+#include "throttle.h"
 
 /*
  * Room for the decoded credential and verifier (MAX_AUTH_BYTES each) plus
@@ -68,6 +70,7 @@ union args {
 	delete_args delete;
 	signature_args signature;
 	copy_args copy;
+	auth_args auth;
 };
 
 /*
@@ -84,6 +87,7 @@ union results {
 	read_res read;
 	barrier_res barrier;
 	signature_res signature;
+	auth_res auth;
 };
 
 /* The HELLO capabilities this server supports (granted when asked). */
@@ -93,6 +97,7 @@ union results {
 #define P_ANYTIME 0x1   /* allowed before HELLO selected an export */
 #define P_BATCHED 0x2   /* never replies; outcome reported by BARRIER */
 #define P_MUTATES 0x4   /* changes files: refused on a read-only export */
+#define P_PREAUTH 0x8   /* allowed before AUTH on an export that requires it */
 
 #define NO_PATH SIZE_MAX
 
@@ -109,48 +114,136 @@ struct proc {
 	size_t path_off;        /* offset of the sync_path the call names, or NO_PATH */
 };
 
+/* Returns 1 if the session may not use its export before an AUTH succeeds. */
+static int
+needs_auth(const struct session *s)
+{
+	return s->export != NULL && s->export->secrets_file != NULL && !s->authed;
+}
+
 /*
  * HELLO: checks the protocol version and selects the export named by the
- * client for the rest of the connection.  Switching to another export
- * completes the pending commits and drops the open writes of the old one
- * first, so that nothing staged under one export survives into the other.
- * Grants the asked capabilities that CONN_CAPS has (unknown bits are
- * ignored); a refused HELLO changes neither the export nor the grant.
+ * client for the rest of the connection, if the export's host lists admit
+ * the peer (else ACCES, logged).  Switching to another export completes the
+ * pending commits and drops the open writes of the old one first, so that
+ * nothing staged under one export survives into the other.  Grants the
+ * asked capabilities that CONN_CAPS has (unknown bits are ignored).  Every
+ * HELLO sends a fresh nonce and ends any earlier authentication; a refused
+ * HELLO changes neither the export nor the grant.
  */
 static void
 call_hello(struct conn *c, const union args *a, union results *r)
 {
 	const hello_args *h = &a->hello;
+	struct session *s = &c->s;
 	const struct export *e;
 	char shown[QUOTE_BUF];
 
 	quote_str(h->export != NULL ? h->export : "", shown);
 	if (h->proto_version != SYNC_VERSION) {
-		log_debug("%s: HELLO with protocol version %u", c->s.peer,
-		    h->proto_version);
+		log_debug("%s: HELLO with protocol version %u", s->peer, h->proto_version);
 		r->hello.status = SYNC_ERR_VERSION;
 		return;
 	}
 	e = config_find(c->cfg, h->export != NULL ? h->export : "");
 	if (e == NULL) {
-		log_debug("%s: HELLO for unknown export '%s'", c->s.peer, shown);
+		log_debug("%s: HELLO for unknown export '%s'", s->peer, shown);
 		r->hello.status = SYNC_ERR_NOEXPORT;
 		return;
 	}
-	if (c->s.export != NULL && c->s.export != e && c->s.staging != NULL) {
-		staging_flush(&c->s);
-		staging_free(&c->s);
-		c->s.staging = NULL;
+	if (!hostacl_admits(&e->hosts_allow, &e->hosts_deny, (struct sockaddr *)&s->addr)) {
+		log_warn("%s: export '%s' refused by its hosts allow/deny", s->peer, e->name);
+		r->hello.status = SYNC_ERR_ACCES;
+		return;
 	}
-	c->s.export = e;
-	c->s.caps = h->caps & CONN_CAPS;
-	log_debug("%s: selected export '%s'%s, capabilities %#x", c->s.peer, e->name,
-	    e->read_only ? " (read-only)" : "", c->s.caps);
+	if (auth_nonce(s->nonce) != 0) {
+		log_err("%s: getrandom: %s", s->peer, strerror(errno));
+		r->hello.status = SYNC_ERR_SERVERFAULT;
+		return;
+	}
+	if (s->export != NULL && s->export != e && s->staging != NULL) {
+		staging_flush(s);
+		staging_free(s);
+		s->staging = NULL;
+	}
+	s->export = e;
+	s->caps = h->caps & CONN_CAPS;
+	s->nonce_live = 1;
+	s->authed = 0;
+	log_debug("%s: selected export '%s'%s%s, capabilities %#x", s->peer, e->name,
+	    e->read_only ? " (read-only)" : "", needs_auth(s) ? " (AUTH required)" : "",
+	    s->caps);
 	r->hello.status = SYNC_OK;
 	r->hello.hello_res_u.ok.proto_version = SYNC_VERSION;
-	r->hello.hello_res_u.ok.flags = e->read_only ? SYNC_EXPORT_READONLY : 0;
+	r->hello.hello_res_u.ok.flags = (e->read_only ? SYNC_EXPORT_READONLY : 0) |
+	    (needs_auth(s) ? SYNC_EXPORT_AUTH : 0);
 	r->hello.hello_res_u.ok.chunk_max = SYNC_CHUNK_MAX;
-	r->hello.hello_res_u.ok.caps = c->s.caps;
+	r->hello.hello_res_u.ok.caps = s->caps;
+	memcpy(r->hello.hello_res_u.ok.nonce, s->nonce, SYNC_NONCE_LEN);
+}
+
+/*
+ * AUTH: checks the client's proof of a user's secret for the selected
+ * export against the nonce of the last HELLO (each nonce serves one AUTH),
+ * and on success answers with the server's proof and opens the export.
+ * INVAL for an export without a secrets file; AUTH for everything that is
+ * refused: a spent nonce, a throttled address, an unknown user or a wrong
+ * proof (the last two indistinguishable, in time too: an unknown user is
+ * checked against a dummy key).  Failures are logged with the peer and
+ * counted against its address (throttle.h).
+ */
+static void
+call_auth(struct conn *c, const union args *a, union results *r)
+{
+	static const unsigned char dummy_key[32];   /* stands in for an unknown user's */
+	const auth_args *x = &a->auth;
+	struct session *s = &c->s;
+	const struct export *e = s->export;
+	const struct secret *sec = NULL;
+	const char *user = x->user != NULL ? x->user : "";
+	unsigned char want[AUTH_PROOF_LEN];
+	char shown[QUOTE_BUF];
+
+	r->auth.status = SYNC_ERR_AUTH;
+	quote_str(user, shown);
+	if (e->secrets_file == NULL) {
+		r->auth.status = SYNC_ERR_INVAL;
+		return;
+	}
+	if (!s->nonce_live) {
+		log_debug("%s: AUTH without a fresh HELLO", s->peer);
+		return;
+	}
+	s->nonce_live = 0;
+	if (throttle_blocked((struct sockaddr *)&s->addr)) {
+		log_warn("%s: AUTH as '%s' refused: too many failures from this address",
+		    s->peer, shown);
+		return;
+	}
+	if (auth_user_ok(user, strlen(user)))
+		sec = secrets_find(&e->secrets, user);
+	if (auth_proof(AUTH_CLIENT, sec != NULL ? sec->key : dummy_key,
+	    sec != NULL ? sec->len : sizeof dummy_key, s->nonce, x->client_nonce, user,
+	    e->name, want) != 0) {
+		log_err("%s: AUTH: HMAC failed", s->peer);
+		r->auth.status = SYNC_ERR_SERVERFAULT;
+		return;
+	}
+	if (sec == NULL || !auth_proof_equal(want, x->proof)) {
+		throttle_fail((struct sockaddr *)&s->addr);
+		log_warn("%s: authentication failed for user '%s' on export '%s'", s->peer,
+		    shown, e->name);
+		return;
+	}
+	if (auth_proof(AUTH_SERVER, sec->key, sec->len, s->nonce, x->client_nonce, user,
+	    e->name, r->auth.auth_res_u.server_proof) != 0) {
+		log_err("%s: AUTH: HMAC failed", s->peer);
+		r->auth.status = SYNC_ERR_SERVERFAULT;
+		return;
+	}
+	s->authed = 1;
+	log_info("%s: authenticated as '%s' on export '%s'", s->peer, shown, e->name);
+	r->auth.status = SYNC_OK;
 }
 
 /* LIST: one page of the listing (list.c). */
@@ -244,6 +337,8 @@ static const struct proc procs[] = {
 	    call_signature, NULL, NO_PATH },
 	/* COPY names no path, like WRITE. */
 	[SYNC_COPY] = BATCHED("COPY", copy, copy_args, NO_PATH),
+	[SYNC_AUTH] = { "AUTH", X(xdr_auth_args), X(xdr_auth_res), P_PREAUTH, call_auth,
+	    NULL, NO_PATH },
 };
 
 #define NPROCS (sizeof procs / sizeof procs[0])
@@ -283,6 +378,8 @@ run_batched(struct conn *c, const struct proc *p, const union args *a)
 
 	if (e == NULL)
 		st = SYNC_ERR_NOSESSION;
+	else if (needs_auth(&c->s))
+		st = SYNC_ERR_AUTH;
 	else if ((p->flags & P_MUTATES) && e->read_only)
 		st = SYNC_ERR_ROFS;
 	else
@@ -302,6 +399,8 @@ run_sync(struct conn *c, const struct proc *p, const union args *a)
 	memset(&r, 0, sizeof r);
 	if (!(p->flags & P_ANYTIME) && c->s.export == NULL)
 		r.head.status = SYNC_ERR_NOSESSION;
+	else if (!(p->flags & (P_ANYTIME | P_PREAUTH)) && needs_auth(&c->s))
+		r.head.status = SYNC_ERR_AUTH;
 	else if ((p->flags & P_MUTATES) && c->s.export != NULL &&
 	    c->s.export->read_only)
 		r.head.status = SYNC_ERR_ROFS;
@@ -449,7 +548,8 @@ conn_serve(void *arg)
 }
 
 int
-conn_start(int fd, const char *peer, const struct config *cfg)
+conn_start(int fd, const char *peer, const struct sockaddr *addr, socklen_t addrlen,
+    const struct config *cfg)
 {
 	pthread_attr_t attr;
 	pthread_t tid;
@@ -470,7 +570,7 @@ conn_start(int fd, const char *peer, const struct config *cfg)
 	fd = -1;                /* owned by x from now on */
 	c->xprt = x;
 	c->cfg = cfg;
-	session_init(&c->s, peer);
+	session_init(&c->s, peer, addr, addrlen);
 
 	err = pthread_attr_init(&attr);
 	if (err != 0) {

@@ -28,11 +28,13 @@ unsigned int conn_count(void);
 /*
  * Serves the connected, blocking TCP socket fd on a new detached thread
  * (1 MiB stack) until the client disconnects.  peer ("addr:port") is copied
- * for logs; cfg must stay valid and unchanged while connections live.  Takes
- * ownership of fd in every case: on failure it is closed.  Returns 0 when the
- * thread was started, -1 on failure (logged).
+ * for logs and addr (addrlen bytes) for the export's host lists; cfg must
+ * stay valid and unchanged while connections live.  Takes ownership of fd in
+ * every case: on failure it is closed.  Returns 0 when the thread was
+ * started, -1 on failure (logged).
  */
-int conn_start(int fd, const char *peer, const struct config *cfg);
+int conn_start(int fd, const char *peer, const struct sockaddr *addr, socklen_t addrlen,
+    const struct config *cfg);
 
 /*
  * The thread body: arg is the connection state made by conn_start().  Runs

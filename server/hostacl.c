@@ -116,9 +116,8 @@ out:
 	return rc;
 }
 
-/* Fills a[16] with the IPv6 form of sa.  Returns 0, or -1 for another family. */
-static int
-peer_addr(const struct sockaddr *sa, unsigned char a[16])
+int
+hostacl_addr(const struct sockaddr *sa, unsigned char a[16])
 {
 	if (sa->sa_family == AF_INET) {
 		memcpy(a, v4_mapped, sizeof v4_mapped);
@@ -150,7 +149,7 @@ hostacl_match(const struct host_list *l, const struct sockaddr *sa)
 {
 	unsigned char a[16];
 
-	if (peer_addr(sa, a) != 0)
+	if (hostacl_addr(sa, a) != 0)
 		return 0;
 	for (size_t i = 0; i < l->n; i++)
 		if (same_prefix(a, l->v[i].addr, l->v[i].bits))
@@ -164,7 +163,7 @@ hostacl_admits(const struct host_list *allow, const struct host_list *deny,
 {
 	unsigned char a[16];
 
-	if (peer_addr(sa, a) != 0)
+	if (hostacl_addr(sa, a) != 0)
 		return 0;
 	if (allow->n != 0 && !hostacl_match(allow, sa))
 		return 0;

@@ -40,6 +40,12 @@ struct host_list {
  */
 int hostacl_parse(const char *text, struct host_list *out, char *err, size_t errlen);
 
+/*
+ * Fills a with the IPv6 form of the address sa (IPv4 as ::ffff:a.b.c.d).
+ * Returns 0, or -1 if sa is neither AF_INET nor AF_INET6.
+ */
+int hostacl_addr(const struct sockaddr *sa, unsigned char a[16]);
+
 /* Returns 1 if the address sa (AF_INET or AF_INET6) matches a rule of l, else 0. */
 int hostacl_match(const struct host_list *l, const struct sockaddr *sa);
 

@@ -256,12 +256,15 @@ load_config(const struct options *o, struct config *cfg)
 
 /*
  * Opens the root of every export (O_PATH|O_DIRECTORY) so that every later
- * access starts from that fd.  Returns 0, or EX_CONFIG naming the export
- * whose directory is missing or not a directory.
+ * access starts from that fd, and loads its secrets file if it has one.
+ * Returns 0, or EX_CONFIG naming the export whose directory is missing or
+ * not a directory, or whose secrets file is unsafe or malformed.
  */
 static int
 open_exports(struct config *cfg)
 {
+	char err[512];
+
 	for (size_t i = 0; i < cfg->nexports; i++) {
 		struct export *e = &cfg->exports[i];
 
@@ -269,6 +272,11 @@ open_exports(struct config *cfg)
 		if (e->root_fd < 0) {
 			log_err("export '%s': cannot open directory %s: %s",
 			    e->name, e->path, strerror(errno));
+			return EX_CONFIG;
+		}
+		if (e->secrets_file != NULL &&
+		    secrets_load(e->secrets_file, &e->secrets, err, sizeof err) != 0) {
+			log_err("export '%s': %s", e->name, err);
 			return EX_CONFIG;
 		}
 	}
@@ -516,7 +524,7 @@ accept_ready(struct server *sv)
 		else
 			snprintf(peer, sizeof peer, "%s:%u", ip, ntohs(sin.sin_port));
 		tune_socket(fd, peer);
-		conn_start(fd, peer, &sv->cfg);   /* closes fd on failure */
+		conn_start(fd, peer, (struct sockaddr *)&sin, len, &sv->cfg); /* closes fd on failure */
 	}
 }
 

@@ -31,10 +31,13 @@ failures_clear(struct session *s)
 }
 
 void
-session_init(struct session *s, const char *peer)
+session_init(struct session *s, const char *peer, const struct sockaddr *addr,
+    socklen_t addrlen)
 {
 	memset(s, 0, sizeof *s);
 	strncpy(s->peer, peer != NULL ? peer : "?", sizeof s->peer - 1);
+	if (addr != NULL && addrlen <= sizeof s->addr)
+		memcpy(&s->addr, addr, addrlen);
 }
 
 void

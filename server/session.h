@@ -11,7 +11,10 @@
 #define RPCSYNC_SESSION_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
+#include "hostacl.h"
+#include "secrets.h"
 #include "sync.h"
 
 /* One configured export.  Immutable once the daemon serves requests. */
@@ -20,6 +23,9 @@ struct export {
 	char *path;             /* absolute directory, for logs only */
 	int   root_fd;          /* O_PATH|O_DIRECTORY fd; every access starts here */
 	int   read_only;        /* refuse every mutating procedure */
+	char *secrets_file;     /* NULL: no authentication; else AUTH first */
+	struct secrets secrets; /* loaded from secrets_file before serving */
+	struct host_list hosts_allow, hosts_deny;   /* empty: no restriction */
 };
 
 struct staging;             /* open writes and pending commits: staging.c */
@@ -31,6 +37,12 @@ struct session {
 	unsigned int caps;              /* SYNC_CAP_* granted by the last HELLO */
 	struct zstdio_dec *zdec;        /* NULL until the first compressed WRITE */
 	char peer[64];                  /* "addr:port", for logs */
+	struct sockaddr_storage addr;   /* the peer, for hosts allow/deny and throttling */
+
+	/* Authentication (only for an export with a secrets file). */
+	unsigned char nonce[SYNC_NONCE_LEN]; /* the last HELLO's challenge */
+	int nonce_live;                 /* set by HELLO, spent by the next AUTH */
+	int authed;                     /* AUTH succeeded since the last HELLO */
 
 	/*
 	 * Batch accounting since the last BARRIER.  batch_index is the index
@@ -43,8 +55,12 @@ struct session {
 	sync_failure failures[SYNC_FAIL_MAX];
 };
 
-/* Prepares s for a new connection from peer. */
-void session_init(struct session *s, const char *peer);
+/*
+ * Prepares s for a new connection from peer ("addr:port", for logs) whose
+ * address is addr (addrlen bytes; copied).
+ */
+void session_init(struct session *s, const char *peer, const struct sockaddr *addr,
+    socklen_t addrlen);
 
 /*
  * Records that batched call number index, which named path (pathlen bytes,

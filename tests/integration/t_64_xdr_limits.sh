@@ -56,17 +56,24 @@ expect_decode_error "COMMIT hash length 17" default 7 \
 	"0000000000000001000000000000000000000124000000000000000100000000$(hex_opaque 17)"
 expect_decode_error "READ path length 0xFFFFFFFF" default 3 \
 	"ffffffff0000000000000000"
+# AUTH: user (string<32>), client nonce and proof (fixed 32 bytes each).
+ZEROS64=$(printf '%0128d' 0)
+expect_decode_error "AUTH user length 33" default 15 "$(hex_opaque 33)$ZEROS64"
+expect_decode_error "AUTH user length 0xFFFFFFFF" default 15 "ffffffff$ZEROS64"
+expect_decode_error "AUTH with a truncated proof" default 15 "$(hex_opaque 5)$(printf '%0100d' 0)"
+run timeout 30 "$RAWCALL" --proc 15 --bytes "$(hex_opaque 5)$ZEROS64" default
+like "${OUT%%$'\n'*}" "RPC: Success" "a well-formed AUTH decodes (the encoding above is right)"
 expect_decode_error "HELLO export length 65" "" 1 \
 	"00000001$(hex_opaque 65)"
 expect_decode_error "HELLO export length 0xFFFFFFFF" "" 1 \
 	"00000001ffffffff"
 expect_decode_error "LIST with a truncated body" default 2 "0000"
 
-# The first procedure number beyond the table (COPY = 14 is the last):
+# The first procedure number beyond the table (AUTH = 15 is the last):
 # PROC_UNAVAIL, connection still usable.
-run timeout 30 "$RAWCALL" --proc 15 --bytes '' default
-like "${OUT%%$'\n'*}" "Procedure unavailable" "procedure 15: Procedure unavailable"
-like "$(sed -n 2p <<<"$OUT")" "RPC: Success" "procedure 15: same connection still answers NULL"
+run timeout 30 "$RAWCALL" --proc 16 --bytes '' default
+like "${OUT%%$'\n'*}" "Procedure unavailable" "procedure 16: Procedure unavailable"
+like "$(sed -n 2p <<<"$OUT")" "RPC: Success" "procedure 16: same connection still answers NULL"
 
 # Out-of-range READ arguments: a clean status, never a crash.
 run "$RAWCALL" default read dir/file 0 4294967295

@@ -7,7 +7,8 @@
  * the status the server answered, so a shell test can assert the server's
  * own checks.  It links only with common/ and the generated XDR code.
  *
- *   rawcall [--port P] [--host H] [--timeout S] [--no-hello] [--caps N] EXPORT OP [ARGS]
+ *   rawcall [--port P] [--host H] [--timeout S] [--no-hello] [--caps N] [--flags]
+ *           [--auth USER:SECRET [--auth-again]] [--auth-replay USER:SECRET] EXPORT OP [ARGS]
  *     OP: hello | list PATH | list-hash PATH | read PATH OFFSET COUNT
  *         | mkdir PATH | symlink PATH TARGET | delete PATH
  *         | setattr PATH MODE(octal)
@@ -61,6 +62,13 @@
  * text of that call, then calls NULL on the same connection and prints its
  * outcome the same way, so a test sees that the server survived.
  *
+ * --flags adds a line "flags=N" (the export flags HELLO returned) to the
+ * output of hello.  --auth USER:SECRET sends AUTH after HELLO (and again
+ * with --auth-again) and prints "auth STATUS" (plus "server proof ok|BAD"
+ * when accepted), then runs OP whatever the outcome.  --auth-replay
+ * USER:SECRET authenticates on a second connection and sends that exact
+ * AUTH (client nonce and proof) on this one, printing the two outcomes.
+ *
  * --rpcb-set registers SYNC_PROG version 1 (tcp) with the local rpcbind at
  * 127.0.0.1:PORT, as any local user could after an rpcbind restart, so that
  * a test can check that syncd takes its entry back.  Prints "registered" or
@@ -82,6 +90,7 @@
 
 #include <rpc/rpc.h>
 
+#include "auth.h"
 #include "delta.h"
 #include "sync.h"
 #include "status.h"
@@ -119,6 +128,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: rawcall [--port P] [--host H] [--timeout S] [--no-hello] [--caps N]\n"
+	    "               [--flags] [--auth USER:SECRET [--auth-again]] [--auth-replay USER:SECRET]\n"
 	    "               EXPORT OP [ARGS]\n"
 	    "  OP: hello | list PATH | list-hash PATH | read PATH OFFSET COUNT | mkdir PATH\n"
 	    "      | symlink PATH TARGET | delete PATH | setattr PATH MODE | put PATH DATA\n"
@@ -281,6 +291,9 @@ connect_server(const char *host, int port)
  * HELLO for export asking for the capabilities caps; the grant goes to
  * *granted.  Returns the status, or -1 on RPC failure (printed).
  */
+static unsigned int hello_flags;                 /* of the last HELLO */
+static unsigned char hello_nonce[SYNC_NONCE_LEN]; /* of the last HELLO */
+
 static int
 hello(CLIENT *cl, char *export, unsigned int caps, unsigned int *granted)
 {
@@ -294,8 +307,68 @@ hello(CLIENT *cl, char *export, unsigned int caps, unsigned int *granted)
 		print_rpc_error(cl);
 		return -1;
 	}
-	if (r.status == SYNC_OK)
+	if (r.status == SYNC_OK) {
 		*granted = r.hello_res_u.ok.caps;
+		hello_flags = r.hello_res_u.ok.flags;
+		memcpy(hello_nonce, r.hello_res_u.ok.nonce, SYNC_NONCE_LEN);
+	}
+	return (int)r.status;
+}
+
+/*
+ * AUTH for export as cred ("USER:SECRET") against the nonce of the last
+ * HELLO; with proof_from non-NULL, sends that proof and client nonce
+ * instead of computing them (a replay).  Prints "auth STATUS", and
+ * "server proof ok" or "server proof BAD" on success.  When save is
+ * non-NULL, stores the client nonce and proof sent (2 * 32 bytes).
+ * Returns the status, or -1 on RPC or usage failure (printed).
+ */
+static int
+auth(CLIENT *cl, const char *export, const char *cred, const unsigned char *proof_from,
+    unsigned char *save)
+{
+	char user[SYNC_USER_MAX + 1];
+	const char *colon = strchr(cred, ':');
+	auth_args a;
+	auth_res r;
+	unsigned char want[SYNC_PROOF_LEN];
+
+	if (colon == NULL || (size_t)(colon - cred) > SYNC_USER_MAX) {
+		fprintf(stderr, "rawcall: --auth wants USER:SECRET\n");
+		return -1;
+	}
+	memcpy(user, cred, (size_t)(colon - cred));
+	user[colon - cred] = '\0';
+	memset(&a, 0, sizeof a);
+	a.user = user;
+	if (proof_from != NULL) {
+		memcpy(a.client_nonce, proof_from, SYNC_NONCE_LEN);
+		memcpy(a.proof, proof_from + SYNC_NONCE_LEN, SYNC_PROOF_LEN);
+	} else if (auth_nonce((unsigned char *)a.client_nonce) != 0 ||
+	    auth_proof(AUTH_CLIENT, (const unsigned char *)colon + 1, strlen(colon + 1),
+	    hello_nonce, a.client_nonce, user, export, a.proof) != 0) {
+		fprintf(stderr, "rawcall: cannot compute the proof\n");
+		return -1;
+	}
+	if (save != NULL) {
+		memcpy(save, a.client_nonce, SYNC_NONCE_LEN);
+		memcpy(save + SYNC_NONCE_LEN, a.proof, SYNC_PROOF_LEN);
+	}
+	memset(&r, 0, sizeof r);
+	if (clnt_call(cl, SYNC_AUTH, XDRPROC(xdr_auth_args), (caddr_t)&a,
+	    XDRPROC(xdr_auth_res), (caddr_t)&r, call_timeout) != RPC_SUCCESS) {
+		print_rpc_error(cl);
+		return -1;
+	}
+	printf("auth %s\n", status_name(r.status));
+	if (r.status == SYNC_OK) {
+		int ok = auth_proof(AUTH_SERVER, (const unsigned char *)colon + 1,
+		    strlen(colon + 1), hello_nonce, a.client_nonce, user, export, want) == 0 &&
+		    auth_proof_equal(want, r.auth_res_u.server_proof);
+
+		printf("server proof %s\n", ok ? "ok" : "BAD");
+	}
+	xdr_free(XDRPROC(xdr_auth_res), (char *)&r);
 	return (int)r.status;
 }
 
@@ -763,10 +836,15 @@ main(int argc, char **argv)
 		{ "bytes", required_argument, NULL, 'b' },
 		{ "rpcb-set", required_argument, NULL, 'R' },
 		{ "caps", required_argument, NULL, 'C' },
+		{ "flags", no_argument, NULL, 'F' },
+		{ "auth", required_argument, NULL, 'A' },
+		{ "auth-again", no_argument, NULL, 'G' },
+		{ "auth-replay", required_argument, NULL, 'Y' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned int caps = 0, granted = 0;
-	int show_caps = 0;
+	int show_caps = 0, show_flags = 0, auth_again = 0;
+	const char *cred = NULL, *replay = NULL;
 	sync_path zframe = { 0, NULL };
 	u_int zraw_len = 0;
 	const char *host = "127.0.0.1", *hex = NULL;
@@ -785,6 +863,10 @@ main(int argc, char **argv)
 		case 'b': hex = optarg; break;
 		case 'R': return do_rpcb_set(atoi(optarg));
 		case 'C': caps = (unsigned int)strtoul(optarg, NULL, 0); show_caps = 1; break;
+		case 'F': show_flags = 1; break;
+		case 'A': cred = optarg; break;
+		case 'G': auth_again = 1; break;
+		case 'Y': replay = optarg; break;
 		default: return usage();
 		}
 	}
@@ -845,13 +927,43 @@ main(int argc, char **argv)
 
 		if (st < 0)
 			goto out;
-		if (st != SYNC_OK || strcmp(op, "hello") == 0) {
+		if (st != SYNC_OK || (strcmp(op, "hello") == 0 && cred == NULL &&
+		    replay == NULL)) {
 			printf("%s\n", status_name((sync_status)st));
 			if (show_caps && st == SYNC_OK)
 				printf("caps=%u\n", granted);
+			if (show_flags && st == SYNC_OK)
+				printf("flags=%u\n", hello_flags);
 			rc = EXIT_DONE;
 			goto out;
 		}
+	}
+	if (replay != NULL) {
+		/* Record a valid AUTH on a second connection, replay it on this one. */
+		unsigned char rec[SYNC_NONCE_LEN + SYNC_PROOF_LEN], nonce[SYNC_NONCE_LEN];
+		CLIENT *other = connect_server(host, port);
+		int st;
+
+		memcpy(nonce, hello_nonce, sizeof nonce);
+		if (other == NULL || hello(other, argv[0], 0, &granted) != SYNC_OK ||
+		    auth(other, argv[0], replay, NULL, rec) < 0) {
+			if (other != NULL)
+				clnt_destroy(other);
+			goto out;
+		}
+		clnt_destroy(other);
+		memcpy(hello_nonce, nonce, sizeof nonce);
+		if ((st = auth(cl, argv[0], replay, rec, NULL)) < 0)
+			goto out;
+	}
+	if (cred != NULL) {
+		if (auth(cl, argv[0], cred, NULL, NULL) < 0 ||
+		    (auth_again && auth(cl, argv[0], cred, NULL, NULL) < 0))
+			goto out;
+	}
+	if (strcmp(op, "hello") == 0) {
+		rc = EXIT_DONE;
+		goto out;
 	}
 
 	sync_time now = { (quad_t)time(NULL), 0 };

@@ -1496,7 +1496,7 @@ setup(void)
 	ex.root_fd = open(exdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ex.root_fd < 0)
 		exit(2);
-	session_init(&sess, "unit");
+	session_init(&sess, "unit", NULL, 0);
 	sess.export = &ex;
 }
 
