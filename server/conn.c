@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rpc/rpc.h>
@@ -53,7 +55,25 @@ struct conn {
 	SVCXPRT *xprt;
 	const struct config *cfg;
 	struct session s;
+	/* Registry fields, under reg_lock (see conn_evict_idle). */
+	struct conn *prev, *next;
+	int idle;               /* waiting for a request, nothing in progress */
+	long long idle_since;   /* monotonic ms */
+	int evicted;            /* shut down by conn_evict_idle: leave at once */
 };
+
+/*
+ * The registry of live connections, so that a full server can close the
+ * one that has been idle longest instead of turning new clients away
+ * (otherwise any peer could hold every slot with connections that never
+ * send a byte).  A connection is idle only while its thread waits in poll
+ * for the next request; the thread checks the evicted flag under the lock
+ * before it serves anything, so a connection is never cut in the middle
+ * of a request.
+ */
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn *reg_head;
+static atomic_uint conn_evicting;       /* evicted, thread not yet gone */
 
 /* Decoded arguments of any procedure; zeroed before each decode. */
 union args {
@@ -508,7 +528,98 @@ handle_one(struct conn *c)
 unsigned int
 conn_count(void)
 {
-	return atomic_load(&conn_live);
+	unsigned int live = atomic_load(&conn_live), going = atomic_load(&conn_evicting);
+
+	return live > going ? live - going : 0;
+}
+
+/* Returns the monotonic clock in milliseconds. */
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Adds c to the registry, busy. */
+static void
+reg_add(struct conn *c)
+{
+	pthread_mutex_lock(&reg_lock);
+	c->prev = NULL;
+	c->next = reg_head;
+	if (reg_head != NULL)
+		reg_head->prev = c;
+	reg_head = c;
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* Takes c out of the registry (before its socket is closed). */
+static void
+reg_remove(struct conn *c)
+{
+	pthread_mutex_lock(&reg_lock);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		reg_head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	if (c->evicted)
+		atomic_fetch_sub(&conn_evicting, 1);
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/*
+ * Marks c idle (waiting for a request) or busy.  Returns 0 if c was evicted
+ * meanwhile and must end without serving anything, else 1.
+ */
+static int
+reg_set_idle(struct conn *c, int idle)
+{
+	int alive;
+
+	pthread_mutex_lock(&reg_lock);
+	alive = !c->evicted;
+	if (alive) {
+		c->idle = idle;
+		if (idle)
+			c->idle_since = mono_ms();
+	}
+	pthread_mutex_unlock(&reg_lock);
+	return alive;
+}
+
+int
+conn_evict_idle(void)
+{
+	long long now = mono_ms();
+	struct conn *best = NULL;
+
+	pthread_mutex_lock(&reg_lock);
+	for (struct conn *c = reg_head; c != NULL; c = c->next) {
+		/* A session that selected an export must have been quiet a while. */
+		int eligible = c->idle && !c->evicted && (c->s.export == NULL ||
+		    now - c->idle_since >= CONN_EVICT_SESSION_MS);
+
+		if (!eligible)
+			continue;
+		if (best == NULL || (c->s.export == NULL) > (best->s.export == NULL) ||
+		    ((c->s.export == NULL) == (best->s.export == NULL) &&
+		    c->idle_since <= best->idle_since))
+			best = c;       /* <=: on a tie, the older connection (nearer the tail) */
+	}
+	if (best != NULL) {
+		best->evicted = 1;
+		atomic_fetch_add(&conn_evicting, 1);
+		shutdown(best->xprt->xp_fd, SHUT_RDWR);   /* wakes its poll */
+		log_debug("%s: idle for %lld ms, closed to make room", best->s.peer,
+		    now - best->idle_since);
+	}
+	pthread_mutex_unlock(&reg_lock);
+	return best != NULL;
 }
 
 void *
@@ -520,8 +631,13 @@ conn_serve(void *arg)
 
 	log_debug("%s: connection opened", c->s.peer);
 	while (st != XPRT_DIED) {
-		int n = poll(&pfd, 1, CONN_IDLE_MS);
+		int n;
 
+		if (!reg_set_idle(c, 1))
+			break;
+		n = poll(&pfd, 1, CONN_IDLE_MS);
+		if (!reg_set_idle(c, 0))
+			break;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -541,6 +657,7 @@ conn_serve(void *arg)
 	}
 	session_end(&c->s);
 	log_debug("%s: connection closed", c->s.peer);
+	reg_remove(c);
 	SVC_DESTROY(c->xprt);
 	free(c);
 	atomic_fetch_sub(&conn_live, 1);
@@ -586,8 +703,10 @@ conn_start(int fd, const char *peer, const struct sockaddr *addr, socklen_t addr
 		goto out;
 	}
 	atomic_fetch_add(&conn_live, 1);
+	reg_add(c);
 	err = pthread_create(&tid, &attr, conn_serve, c);
 	if (err != 0) {
+		reg_remove(c);
 		atomic_fetch_sub(&conn_live, 1);
 		log_err("%s: cannot start a thread: %s", peer, strerror(err));
 		goto out;

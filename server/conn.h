@@ -22,8 +22,27 @@
 /* Stack size of each connection thread. */
 #define CONN_STACK_SIZE (1024 * 1024)
 
-/* Returns the number of connections being served right now. */
+/*
+ * An idle connection that has selected an export (HELLO) may be closed to
+ * make room only after this long without a request; one that has not can
+ * be closed at once.  Tests may build with a shorter one.
+ */
+#ifndef CONN_EVICT_SESSION_MS
+#define CONN_EVICT_SESSION_MS (10 * 1000)
+#endif
+
+/* Returns the number of connections being served, not counting evicted ones. */
 unsigned int conn_count(void);
+
+/*
+ * Makes room when the connection cap is reached: closes the idle
+ * connection that has not sent HELLO and has waited longest, else the one
+ * of those idle for at least CONN_EVICT_SESSION_MS that has waited longest.
+ * An evicted connection's thread ends without serving another request (its
+ * session ends as at any disconnect) and stops counting in conn_count() at
+ * once.  Returns 1 if one was closed, 0 if none qualified.
+ */
+int conn_evict_idle(void);
 
 /*
  * Serves the connected, blocking TCP socket fd on a new detached thread

@@ -513,7 +513,7 @@ accept_ready(struct server *sv)
 			}
 			return;
 		}
-		if (conn_count() >= sv->opt.max_conn) {
+		if (conn_count() >= sv->opt.max_conn && !conn_evict_idle()) {
 			close(fd);
 			note_refusal(sv);
 			continue;

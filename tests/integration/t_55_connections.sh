@@ -1,8 +1,10 @@
 #!/bin/bash
 # t_55_connections.sh -- one connection cannot hold up the others: a client
 # stalled in the middle of a record and idle connections leave other clients
-# answered at once; --max-connections refuses the surplus and frees slots
-# when connections close; truncated requests leak no descriptors.
+# answered at once; over --max-connections a new client takes the slot of
+# the longest-idle connection, and is refused only when every slot is busy;
+# 1,000 idle connections do not lock anyone out; truncated requests leak no
+# descriptors.
 # shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -31,20 +33,71 @@ end=$(date +%s%N)
 is "$OUT" SYNC_OK "another client is served while one stalls mid-record"
 if [ $(((end - start) / 1000000)) -lt 1000 ]; then ok "... within 1 s"; else not_ok "... within 1 s ($(((end - start) / 1000000)) ms)"; fi
 
-# Two idle connections + the stalled one = the cap of 3.
+# Two idle connections + the stalled one = the cap of 3: a 4th client
+# takes the slot of the connection that has been idle longest.
 exec 4<>"/dev/tcp/127.0.0.1/$port"
 exec 5<>"/dev/tcp/127.0.0.1/$port"
 # Wait until syncd has accepted all three, so the 4th is really over the cap.
 wait_for 5 fds_at_least $((base_fds + 3)) || not_ok "syncd accepted 3 connections"
 run timeout 5 "$RAWCALL" --timeout 3 --port "$port" default hello
-isnt "$OUT" SYNC_OK "a 4th connection over --max-connections 3 is refused"
+is "$OUT" SYNC_OK "over --max-connections 3, a new client evicts an idle connection"
+closed=0
+for fd in 4 5; do
+	timeout 1 head -c 1 <&$fd >/dev/null
+	[ $? -ne 124 ] && closed=$((closed + 1))
+done
+is "$closed" 1 "exactly one of the idle connections was closed for it"
+exec 3>&- 4>&- 5>&-
+
+# Three stalled half records are busy, not idle: a 4th client is refused.
+wait_for 10 fds_back_to "$base_fds" || not_ok "descriptors back to baseline"
+exec 3<>"/dev/tcp/127.0.0.1/$port" 4<>"/dev/tcp/127.0.0.1/$port" 5<>"/dev/tcp/127.0.0.1/$port"
+for fd in 3 4 5; do printf '\x80\x00\x01\x00\x00\x00\x00\x01' >&$fd; done
+wait_for 5 fds_at_least $((base_fds + 3)) || not_ok "syncd accepted 3 connections"
+run timeout 5 "$RAWCALL" --timeout 3 --port "$port" default hello
+isnt "$OUT" SYNC_OK "with every slot busy mid-request, a 4th connection is refused"
 isnt "$RC" 124 "... promptly, not by hanging"
+like "$(cat "$SYNCD_LOG")" "refused 1 connection" "the refusal is logged"
 exec 3>&- 4>&- 5>&-
 if wait_for 10 "$RAWCALL" --timeout 2 --port "$port" default hello; then
 	ok "connections are served again once the others closed"
 else
 	not_ok "connections are served again once the others closed"
 fi
+
+# Sessions that sent HELLO keep their slots while idle (for 10 s): with
+# two of them and a stalled record, a 4th client is refused.
+hello_hex='8000003c 00000001 00000000 00000002 2053594e 00000001 00000001 00000000 00000000 00000000 00000000 00000001 00000007 64656661 756c7400 00000000'
+hello_bytes=$(for w in $hello_hex; do printf '\\x%s\\x%s\\x%s\\x%s' "${w:0:2}" "${w:2:2}" "${w:4:2}" "${w:6:2}"; done)
+wait_for 10 fds_back_to "$base_fds" || not_ok "descriptors back to baseline"
+exec 3<>"/dev/tcp/127.0.0.1/$port" 4<>"/dev/tcp/127.0.0.1/$port" 5<>"/dev/tcp/127.0.0.1/$port"
+printf '\x80\x00\x01\x00\x00\x00\x00\x01' >&3
+for fd in 4 5; do
+	printf "$hello_bytes" >&$fd
+	is "$(timeout 5 head -c 80 <&$fd | wc -c)" 80 "session $fd: HELLO answered"
+done
+run timeout 5 "$RAWCALL" --timeout 3 --port "$port" default hello
+isnt "$OUT" SYNC_OK "idle sessions that sent HELLO are not evicted at once: a 4th client is refused"
+exec 3>&- 4>&- 5>&-
+
+# One stalled half record and 1,000 idle connections: another client is
+# still answered within a second, and every descriptor comes back.
+ulimit -n 4096
+exec 3<>"/dev/tcp/127.0.0.1/$port"
+printf '\x80\x00\x01\x00\x00\x00\x00\x01' >&3
+idle=()
+for i in $(seq 1000); do
+	exec {fd}<>"/dev/tcp/127.0.0.1/$port" || break
+	idle+=("$fd")
+done
+is "${#idle[@]}" 1000 "1,000 idle connections opened"
+start=$(date +%s%N)
+run timeout 5 "$RAWCALL" --port "$port" default hello
+end=$(date +%s%N)
+is "$OUT" SYNC_OK "a client is served beside a stalled record and 1,000 idle connections"
+if [ $(((end - start) / 1000000)) -lt 1000 ]; then ok "... within 1 s"; else not_ok "... within 1 s ($(((end - start) / 1000000)) ms)"; fi
+for fd in "${idle[@]}"; do exec {fd}>&-; done
+exec 3>&-
 
 # 200 truncated requests: every one is dropped and its descriptor closed.
 if wait_for 10 fds_back_to "$base_fds"; then ok "descriptors back to baseline after closes"; else not_ok "descriptors back to baseline after closes ($(fds) > $base_fds)"; fi
