@@ -26,7 +26,7 @@ static const struct {
 	{ SYNC_ERR_NOEXPORT, "SYNC_ERR_NOEXPORT", "no such export" },
 	{ SYNC_ERR_NOSESSION, "SYNC_ERR_NOSESSION", "no export selected (HELLO first)" },
 	{ SYNC_ERR_VERSION, "SYNC_ERR_VERSION", "unsupported protocol version" },
-	{ SYNC_ERR_TOOMANY, "SYNC_ERR_TOOMANY", "too many open files in this session" },
+	{ SYNC_ERR_TOOMANY, "SYNC_ERR_TOOMANY", "too many open files in this session, or sessions on this export" },
 	{ SYNC_ERR_SERVERFAULT, "SYNC_ERR_SERVERFAULT", "internal server error" },
 	{ SYNC_ERR_CHECKSUM, "SYNC_ERR_CHECKSUM", "content hash mismatch (changed during transfer)" },
 	{ SYNC_ERR_AUTH, "SYNC_ERR_AUTH", "authentication required or failed" },

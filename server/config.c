@@ -38,6 +38,9 @@ struct section {
 	int have_read_only;
 	int have_secrets;
 	int have_allow, have_deny;
+	int have_max;
+	struct config *cfg;     /* for the global keys (before any section) */
+	int have_global_max, have_idle;
 };
 
 /*
@@ -161,6 +164,29 @@ parse_bool(const char *v, size_t len, int *out)
 	return -1;
 }
 
+/*
+ * Parses a decimal number in [min, max] (no sign, no blanks).  Returns 0 and
+ * sets *out, or -1.
+ */
+static int
+parse_uint(const char *v, size_t len, unsigned int min, unsigned int max,
+    unsigned int *out)
+{
+	unsigned long n = 0;
+
+	if (len == 0 || len > 9)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		n = n * 10 + (unsigned long)(v[i] - '0');
+	}
+	if (n < min || n > max)
+		return -1;
+	*out = (unsigned int)n;
+	return 0;
+}
+
 /* Frees the strings of every export in cfg and the array; leaves cfg empty. */
 static void
 exports_free(struct config *cfg)
@@ -240,15 +266,53 @@ section_begin(struct config *cfg, struct section *sec, const char *s,
 		return config_error(err, errlen, origin, line, "out of memory");
 	cfg->nexports++;
 
-	memset(sec, 0, sizeof *sec);
 	sec->e = e;
 	sec->line = line;
+	sec->have_path = sec->have_read_only = sec->have_secrets = 0;
+	sec->have_allow = sec->have_deny = sec->have_max = 0;
+	return 0;
+}
+
+/*
+ * Handles key (normalised) = v (vlen bytes, trimmed) before any section:
+ * the daemon-wide settings.  Returns 0, or -1 with err set.
+ */
+static int
+global_key(struct section *sec, const char *key, const char *v, size_t vlen,
+    const char *origin, unsigned int line, char *err, size_t errlen)
+{
+	char q[CONFIG_QUOTE_MAX + 4];
+
+	quote(q, v, vlen);
+	if (strcmp(key, "max connections") == 0) {
+		if (sec->have_global_max)
+			return config_error(err, errlen, origin, line,
+			    "duplicate key 'max connections'");
+		if (parse_uint(v, vlen, 1, 65536, &sec->cfg->max_conn) != 0)
+			return config_error(err, errlen, origin, line,
+			    "'max connections' must be a number from 1 to 65536, not '%s'", q);
+		sec->have_global_max = 1;
+	} else if (strcmp(key, "idle timeout") == 0) {
+		if (sec->have_idle)
+			return config_error(err, errlen, origin, line,
+			    "duplicate key 'idle timeout'");
+		if (parse_uint(v, vlen, 1, 86400, &sec->cfg->idle_s) != 0)
+			return config_error(err, errlen, origin, line,
+			    "'idle timeout' must be 1 to 86400 seconds, not '%s'", q);
+		sec->have_idle = 1;
+	} else {
+		quote(q, key, strlen(key));
+		return config_error(err, errlen, origin, line,
+		    "key '%s' outside a section (only 'max connections' and "
+		    "'idle timeout' apply to the whole daemon)", q);
+	}
 	return 0;
 }
 
 /*
  * Handles a "key = value" line (the len bytes at s, trimmed) for the current
- * section.  Returns 0, or -1 with err set.
+ * section, or before any section for the global keys.  Returns 0, or -1
+ * with err set.
  */
 static int
 key_value(struct section *sec, const char *s, size_t len, const char *origin,
@@ -269,10 +333,9 @@ key_value(struct section *sec, const char *s, size_t len, const char *origin,
 	quote(q, k, klen);
 	if (klen == 0)
 		return config_error(err, errlen, origin, line, "missing key before '='");
-	if (sec->e == NULL)
-		return config_error(err, errlen, origin, line,
-		    "key '%s' outside a section", q);
 	normalise_key(key, k, klen);
+	if (sec->e == NULL)
+		return global_key(sec, key, v, vlen, origin, line, err, errlen);
 
 	if (strcmp(key, "path") == 0) {
 		if (sec->have_path)
@@ -322,6 +385,16 @@ key_value(struct section *sec, const char *s, size_t len, const char *origin,
 		    why, sizeof why) != 0)
 			return config_error(err, errlen, origin, line, "%s: %s", key, why);
 		*have = 1;
+	} else if (strcmp(key, "max connections") == 0) {
+		if (sec->have_max)
+			return config_error(err, errlen, origin, line,
+			    "duplicate key 'max connections'");
+		if (parse_uint(v, vlen, 1, 65536, &sec->e->max_sessions) != 0) {
+			quote(q, v, vlen);
+			return config_error(err, errlen, origin, line,
+			    "'max connections' must be a number from 1 to 65536, not '%s'", q);
+		}
+		sec->have_max = 1;
 	} else {
 		return config_error(err, errlen, origin, line,
 		    "unknown key '%s'", q);
@@ -337,8 +410,8 @@ config_parse(const char *text, const char *origin, struct config *cfg,
 	const char *p = text;
 	unsigned int line = 0;
 
-	cfg->exports = NULL;
-	cfg->nexports = 0;
+	memset(cfg, 0, sizeof *cfg);
+	sec.cfg = cfg;
 	while (*p != '\0') {
 		const char *nl = strchr(p, '\n');
 		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
@@ -372,6 +445,7 @@ config_parse(const char *text, const char *origin, struct config *cfg,
 
 fail:
 	exports_free(cfg);
+	memset(cfg, 0, sizeof *cfg);
 	return -1;
 }
 

@@ -2,12 +2,15 @@
  * config.h -- syncd.conf: named exports.
  *
  *   # comment
+ *   max connections = 64          (before any section: the whole daemon)
+ *   idle timeout = 900            (seconds a connection may sit idle)
  *   [name]
  *   path = /srv/mirror
  *   read only = yes|no
  *   secrets file = /etc/syncd.secrets    (AUTH required; see secrets.h)
  *   hosts allow = 192.0.2.0/24, 2001:db8::/32
  *   hosts deny = 192.0.2.66
+ *   max connections = 8            (sessions using this export at once)
  *
  * Parsing is pure: it does not touch the exported directories or the secrets
  * files, so it can be unit-tested; main.c opens the export roots and loads
@@ -23,6 +26,8 @@
 struct config {
 	struct export *exports;     /* root_fd is -1 until opened */
 	size_t         nexports;
+	unsigned int   max_conn;    /* global "max connections"; 0: not set */
+	unsigned int   idle_s;      /* "idle timeout" in seconds; 0: not set */
 };
 
 /*

@@ -144,7 +144,8 @@ needs_auth(const struct session *s)
 /*
  * HELLO: checks the protocol version and selects the export named by the
  * client for the rest of the connection, if the export's host lists admit
- * the peer (else ACCES, logged).  Switching to another export completes the
+ * the peer (else ACCES, logged) and it has room for one more session (else
+ * TOOMANY, logged).  Switching to another export completes the
  * pending commits and drops the open writes of the old one first, so that
  * nothing staged under one export survives into the other.  Grants the
  * asked capabilities that CONN_CAPS has (unknown bits are ignored).  Every
@@ -181,10 +182,19 @@ call_hello(struct conn *c, const union args *a, union results *r)
 		r->hello.status = SYNC_ERR_SERVERFAULT;
 		return;
 	}
-	if (s->export != NULL && s->export != e && s->staging != NULL) {
-		staging_flush(s);
-		staging_free(s);
-		s->staging = NULL;
+	if (s->export != e && export_reserve(e) != 0) {
+		log_warn("%s: export '%s' refused: %u sessions already", s->peer, e->name,
+		    e->max_sessions);
+		r->hello.status = SYNC_ERR_TOOMANY;
+		return;
+	}
+	if (s->export != NULL && s->export != e) {
+		if (s->staging != NULL) {
+			staging_flush(s);
+			staging_free(s);
+			s->staging = NULL;
+		}
+		export_release(s->export);
 	}
 	s->export = e;
 	s->caps = h->caps & CONN_CAPS;
@@ -628,6 +638,7 @@ conn_serve(void *arg)
 	struct conn *c = arg;
 	struct pollfd pfd = { .fd = c->xprt->xp_fd, .events = POLLIN };
 	enum xprt_stat st = XPRT_IDLE;
+	int idle_ms = c->cfg->idle_s != 0 ? (int)c->cfg->idle_s * 1000 : CONN_IDLE_MS;
 
 	log_debug("%s: connection opened", c->s.peer);
 	while (st != XPRT_DIED) {
@@ -635,7 +646,7 @@ conn_serve(void *arg)
 
 		if (!reg_set_idle(c, 1))
 			break;
-		n = poll(&pfd, 1, CONN_IDLE_MS);
+		n = poll(&pfd, 1, idle_ms);
 		if (!reg_set_idle(c, 0))
 			break;
 		if (n < 0 && errno == EINTR)
@@ -645,8 +656,7 @@ conn_serve(void *arg)
 			break;
 		}
 		if (n == 0) {
-			log_debug("%s: idle for %d s, closing", c->s.peer,
-			    CONN_IDLE_MS / 1000);
+			log_debug("%s: idle for %d s, closing", c->s.peer, idle_ms / 1000);
 			break;
 		}
 		/* Serve everything already buffered before polling again. */

@@ -13,8 +13,8 @@
 
 #include "config.h"
 
-/* A connection idle this long (no request started) is closed; tests may
- * build with a shorter one (-DCONN_IDLE_MS=...). */
+/* A connection idle this long (no request started) is closed, unless
+ * syncd.conf sets its own "idle timeout". */
 #ifndef CONN_IDLE_MS
 #define CONN_IDLE_MS (15 * 60 * 1000)
 #endif

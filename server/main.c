@@ -91,7 +91,8 @@ usage(FILE *f)
 	    "  -c, --config FILE       read the exports from FILE\n"
 	    "      --port N            TCP port (default 0: any free port)\n"
 	    "      --bind ADDR         IPv4 address to listen on (default 0.0.0.0)\n"
-	    "      --max-connections N clients served at once (default 64)\n"
+	    "      --max-connections N clients served at once (default: the\n"
+	    "                          config's 'max connections', else 64)\n"
 	    "      --rpcbind-check SEC re-check the rpcbind registration every SEC\n"
 	    "                          seconds (default 10, 0 disables)\n"
 	    "  -v, --verbose           log debug messages\n"
@@ -147,7 +148,7 @@ parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof *o);
 	o->bind.s_addr = htonl(INADDR_ANY);
-	o->max_conn = 64;
+	o->max_conn = 0;                /* not given: the config's, else 64 */
 	o->check_secs = 10;
 	while ((ch = getopt_long(argc, argv, "fc:vhV", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -621,6 +622,8 @@ main(int argc, char **argv)
 
 	if ((rc = load_config(&sv.opt, &sv.cfg)) != 0)
 		goto out;
+	if (sv.opt.max_conn == 0)
+		sv.opt.max_conn = sv.cfg.max_conn != 0 ? sv.cfg.max_conn : 64;
 	if ((rc = open_exports(&sv.cfg)) != 0)
 		goto out;
 	raise_nofile();                 /* before the sweep: deep trees hold an fd per level */

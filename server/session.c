@@ -101,6 +101,35 @@ session_take_barrier(struct session *s, barrier_ok *r)
 	s->batch_failed = 0;
 }
 
+/*
+ * The export's counter, writable: sessions point at the configuration as
+ * const, and this counter is the only part of it that changes.
+ */
+static atomic_uint *
+sessions_of(const struct export *e)
+{
+	return (atomic_uint *)&e->sessions;
+}
+
+int
+export_reserve(const struct export *e)
+{
+	atomic_uint *n = sessions_of(e);
+	unsigned int cur = atomic_load(n);
+
+	do {
+		if (e->max_sessions != 0 && cur >= e->max_sessions)
+			return -1;
+	} while (!atomic_compare_exchange_weak(n, &cur, cur + 1));
+	return 0;
+}
+
+void
+export_release(const struct export *e)
+{
+	atomic_fetch_sub(sessions_of(e), 1);
+}
+
 void
 session_end(struct session *s)
 {
@@ -112,6 +141,9 @@ session_end(struct session *s)
 	if (s->batch_failed > 0)
 		log_debug("%s: %u batched calls failed with no BARRIER to report "
 		    "them", s->peer, s->batch_failed);
+	if (s->export != NULL)
+		export_release(s->export);
+	s->export = NULL;
 	failures_clear(s);
 	zstdio_dec_free(s->zdec);
 	s->zdec = NULL;

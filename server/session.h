@@ -10,6 +10,7 @@
 #ifndef RPCSYNC_SESSION_H
 #define RPCSYNC_SESSION_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -26,6 +27,12 @@ struct export {
 	char *secrets_file;     /* NULL: no authentication; else AUTH first */
 	struct secrets secrets; /* loaded from secrets_file before serving */
 	struct host_list hosts_allow, hosts_deny;   /* empty: no restriction */
+	unsigned int max_sessions;  /* "max connections" of the export; 0: none */
+	/*
+	 * Sessions using the export now: the one field that changes while the
+	 * daemon serves (HELLO and session end, atomically; see export_reserve).
+	 */
+	atomic_uint sessions;
 };
 
 struct staging;             /* open writes and pending commits: staging.c */
@@ -78,8 +85,17 @@ void session_fail(struct session *s, unsigned int index, const char *path,
 void session_take_barrier(struct session *s, barrier_ok *r);
 
 /*
- * Ends the session: completes pending commits, drops open temps, frees all
- * (the decompressor too).
+ * Counts one more session using e, unless e already has max_sessions of
+ * them.  Returns 0, or -1 when e is full (nothing counted).
+ */
+int export_reserve(const struct export *e);
+
+/* Counts one session fewer using e. */
+void export_release(const struct export *e);
+
+/*
+ * Ends the session: completes pending commits, drops open temps, leaves the
+ * export, frees all (the decompressor too).
  */
 void session_end(struct session *s);
 

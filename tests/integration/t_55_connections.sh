@@ -113,4 +113,35 @@ run "$RAWCALL" --port "$port" default hello
 is "$OUT" SYNC_OK "server still answers after 200 truncated requests"
 
 stop_syncd
+
+# syncd.conf: "idle timeout" closes quiet connections; an export's "max
+# connections" refuses HELLO beyond it while other exports stay open.
+mkdir -p "$T/other"
+printf 'idle timeout = 1\n[one]\npath = %s\nmax connections = 1\n[other]\npath = %s\n' \
+    "$E" "$T/other" >"$T/syncd.conf"
+start_syncd -c "$T/syncd.conf" || exit 1
+port=$(syncd_port)
+exec 4<>"/dev/tcp/127.0.0.1/$port"
+start=$(date +%s%N)
+timeout 5 head -c 1 <&4 >/dev/null
+rc=$?
+end=$(date +%s%N)
+ms=$(((end - start) / 1000000))
+if [ "$rc" -ne 124 ] && [ "$ms" -ge 900 ] && [ "$ms" -lt 3000 ]; then ok "idle timeout = 1: an idle connection is closed after about 1 s"; else not_ok "idle timeout = 1: closed after about 1 s (rc $rc, $ms ms)"; fi
+exec 4>&-
+one_hex=${hello_hex/00000007 64656661 756c7400/00000003 6f6e6500}
+one_hex=${one_hex/8000003c/80000038}
+one_bytes=$(for w in $one_hex; do printf '\\x%s\\x%s\\x%s\\x%s' "${w:0:2}" "${w:2:2}" "${w:4:2}" "${w:6:2}"; done)
+exec 4<>"/dev/tcp/127.0.0.1/$port"
+printf "$one_bytes" >&4
+is "$(timeout 5 head -c 8 <&4 | od -An -tx1 | tr -d ' \n')" 8000004c00000001 "a session holds export 'one'"
+run "$RAWCALL" one hello
+is "$OUT" SYNC_ERR_TOOMANY "a second session of 'one' (max connections = 1): TOOMANY"
+like "$(cat "$SYNCD_LOG")" "export 'one' refused: 1 sessions already" "logged"
+run "$RAWCALL" other hello
+is "$OUT" SYNC_OK "export 'other' is still served"
+exec 4>&-
+hello_one_ok() { [ "$("$RAWCALL" one hello)" = SYNC_OK ]; }
+if wait_for 5 hello_one_ok; then ok "once the session ends, 'one' takes a new one"; else not_ok "once the session ends, 'one' takes a new one"; fi
+stop_syncd
 done_testing

@@ -20,7 +20,7 @@
 static void
 expect_error(const char *what, const char *text, const char *want)
 {
-	struct config cfg = { (struct export *)1, 99 };
+	struct config cfg = { (struct export *)1, 99, 7, 7 };
 	char err[512] = "";
 	int rc = config_parse(text, "t.conf", &cfg, err, sizeof err);
 
@@ -204,6 +204,64 @@ test_errors(void)
 	}
 }
 
+/* The daemon-wide keys and the access keys of an export. */
+static void
+test_access_keys(void)
+{
+	const char *text =
+	    "max connections = 200\n"
+	    "Idle  Timeout = 30\n"
+	    "[locked]\n"
+	    "path = /srv/l\n"
+	    "secrets file = /etc/syncd.secrets\n"
+	    "hosts allow = 10.0.0.0/8, 2001:db8::/32\n"
+	    "hosts deny = 10.6.6.6\n"
+	    "max connections = 4\n"
+	    "[open]\n"
+	    "path = /srv/o\n";
+	struct config cfg;
+	char err[512] = "";
+
+	CHECK(config_parse(text, "t.conf", &cfg, err, sizeof err) == 0, "parsed (%s)", err);
+	if (cfg.nexports == 2) {
+		const struct export *l = &cfg.exports[0], *o = &cfg.exports[1];
+
+		CHECK(cfg.max_conn == 200 && cfg.idle_s == 30, "global keys");
+		CHECK(strcmp(l->secrets_file, "/etc/syncd.secrets") == 0 && l->secrets.n == 0,
+		    "secrets file kept as a path (loaded later, not by the parser)");
+		CHECK(l->hosts_allow.n == 2 && l->hosts_deny.n == 1 && l->max_sessions == 4,
+		    "host lists and the export's max connections");
+		CHECK(o->secrets_file == NULL && o->hosts_allow.n == 0 && o->hosts_deny.n == 0 &&
+		    o->max_sessions == 0, "an export without them has no restriction");
+	}
+	config_free(&cfg);
+	CHECK(config_parse("[a]\npath=/a\n", "t.conf", &cfg, err, sizeof err) == 0 &&
+	    cfg.max_conn == 0 && cfg.idle_s == 0, "without global keys: unset (0)");
+	config_free(&cfg);
+
+	expect_error("global key unknown", "read only = yes\n[a]\npath=/a\n",
+	    "t.conf:1: key 'read only' outside a section");
+	expect_error("max connections 0", "max connections = 0\n[a]\npath=/a\n",
+	    "t.conf:1: 'max connections' must be a number from 1 to 65536, not '0'");
+	expect_error("max connections word", "[a]\npath=/a\nmax connections = many\n",
+	    "t.conf:3: 'max connections' must be a number");
+	expect_error("idle timeout sign", "idle timeout = -5\n[a]\npath=/a\n",
+	    "t.conf:1: 'idle timeout' must be 1 to 86400 seconds");
+	expect_error("duplicate global", "idle timeout = 5\nidle timeout = 6\n[a]\npath=/a\n",
+	    "t.conf:2: duplicate key 'idle timeout'");
+	expect_error("relative secrets file", "[a]\npath=/a\nsecrets file = s.txt\n",
+	    "t.conf:3: 'secrets file' must be an absolute path");
+	expect_error("host name", "[a]\npath=/a\nhosts allow = 10.0.0.1, example.com\n",
+	    "t.conf:3: hosts allow: 'example.com' is not an IP address or CIDR prefix");
+	expect_error("empty hosts deny", "[a]\npath=/a\nhosts deny =\n",
+	    "t.conf:3: 'hosts deny' needs at least one address");
+	expect_error("duplicate hosts allow",
+	    "[a]\npath=/a\nhosts allow = ::1\nhosts allow = ::2\n",
+	    "t.conf:4: duplicate key 'hosts allow'");
+	expect_error("duplicate export max", "[a]\npath=/a\nmax connections=1\nmax connections=2\n",
+	    "t.conf:4: duplicate key 'max connections'");
+}
+
 /* config_load: reading files, and refusing what is not a text file. */
 static void
 test_load(void)
@@ -262,6 +320,7 @@ main(void)
 	test_bools();
 	test_names();
 	test_errors();
+	test_access_keys();
 	test_load();
 	return check_done();
 }
