@@ -34,7 +34,9 @@
  *                                 PATH", "symlink PATH TARGET", "setattr
  *                                 PATH MODE", "hello EXPORT" (prints "hello
  *                                 STATUS"), "null" (the NULL procedure: a
- *                                 round trip that ends no batch), and
+ *                                 round trip that ends no batch), "read
+ *                                 PATH" and "list PATH" (printed as the
+ *                                 read and list operations print), and
  *                                 "barrier", which prints
  *                                 "barrier done=N failed=M" and a line
  *                                 "fail INDEX STATUS PATH" per itemised
@@ -758,6 +760,14 @@ script_line(CLIENT *cl, char **w, int n)
 		    call_timeout) == RPC_SUCCESS ? 0 : -1;
 		if (rc != 0)
 			print_rpc_error(cl);
+	} else if (strcmp(op, "read") == 0 && n == 2) {
+		if (decode_arg(w[1], &p) < 0)
+			goto out;
+		rc = do_read(cl, p, 0, 4096) == EXIT_DONE ? 0 : -1;
+	} else if (strcmp(op, "list") == 0 && n == 2) {
+		if (decode_arg(w[1], &p) < 0)
+			goto out;
+		rc = do_list(cl, p, 0) == EXIT_DONE ? 0 : -1;
 	} else if (strcmp(op, "hello") == 0 && n == 2) {
 		unsigned int granted;
 		int st = hello(cl, w[1], 0, &granted);
