@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "auth.h"
 #include "log.h"
 #include "push.h"
 #include "quote.h"
@@ -48,6 +49,10 @@ usage(FILE *f)
 	    "  --timeout SEC     give up on an unresponsive server after SEC seconds (%d)\n"
 	    "  --streams N       connections sharing the file transfers, 1-8\n"
 	    "                    (default: one per CPU core)\n"
+	    "  --user NAME       authenticate as NAME (default: $USER) and insist\n"
+	    "                    that the server asks for it\n"
+	    "  --secret-file F   the secret, first line of F (mode 600); default:\n"
+	    "                    $SYNC_SECRET_FILE\n"
 	    "  -v, --verbose     print one line per entry sent or deleted\n"
 	    "  -h, --help        print this help\n"
 	    "  -V, --version     print the version\n",
@@ -89,6 +94,7 @@ exit_status(enum push_result r)
 	case PUSH_PROTOCOL:
 		return EX_PROTOCOL;
 	case PUSH_READONLY:
+	case PUSH_DENIED:
 		return EX_NOPERM;
 	case PUSH_FAILED:
 	default:
@@ -136,6 +142,46 @@ bad_option(int c, char **argv)
 	return EX_USAGE;
 }
 
+/*
+ * Completes o's credentials: the secret from secret_file, else from the
+ * file $SYNC_SECRET_FILE names (read into secret, AUTH_SECRET_MAX + 1
+ * bytes), and the user from --user, else $USER.  No secret: no
+ * credentials (and --user alone is an error).  Returns 0, or EX_NOPERM or
+ * EX_USAGE (logged).
+ */
+static int
+credentials(struct push_opts *o, const char *secret_file, char *secret)
+{
+	char err[512];
+	size_t len;
+
+	if (secret_file == NULL)
+		secret_file = getenv("SYNC_SECRET_FILE");
+	if (secret_file == NULL || *secret_file == '\0') {
+		if (o->user != NULL) {
+			log_err("--user needs a secret: --secret-file FILE or SYNC_SECRET_FILE");
+			return EX_USAGE;
+		}
+		return 0;
+	}
+	if (auth_read_secret(secret_file, secret, &len, err, sizeof err) != 0) {
+		log_err("secret file %s", err);
+		return EX_NOPERM;
+	}
+	if (o->user == NULL) {
+		const char *u = getenv("USER");
+
+		if (u == NULL || !auth_user_ok(u, strlen(u))) {
+			log_err("no user name to authenticate as: give --user NAME");
+			return EX_USAGE;
+		}
+		o->user = u;
+	}
+	o->secret = (const unsigned char *)secret;
+	o->secret_len = len;
+	return 0;
+}
+
 /* Parses the command line, runs the push, returns the exit status. */
 int
 main(int argc, char **argv)
@@ -151,6 +197,8 @@ main(int argc, char **argv)
 		{ "compress-level", required_argument, NULL, 'L' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "streams", required_argument, NULL, 'S' },
+		{ "user",    required_argument, NULL, 'u' },
+		{ "secret-file", required_argument, NULL, 'k' },
 		{ "verbose", no_argument,       NULL, 'v' },
 		{ "help",    no_argument,       NULL, 'h' },
 		{ "version", no_argument,       NULL, 'V' },
@@ -158,7 +206,8 @@ main(int argc, char **argv)
 	};
 	struct push_opts o = { .timeout = TIMEOUT_DEFAULT };
 	struct target t;
-	char err[256], q[QUOTE_BUF];
+	char err[256], q[QUOTE_BUF], secret[AUTH_SECRET_MAX + 1];
+	const char *secret_file = NULL;
 	unsigned long n;
 	int c, rc;
 
@@ -215,6 +264,18 @@ main(int argc, char **argv)
 			}
 			o.compress_level = (int)n;
 			break;
+		case 'u':
+			if (!auth_user_ok(optarg, strlen(optarg))) {
+				log_err("--user: '%s' is not a user name (1-%d of A-Z a-z "
+				    "0-9 . _ -)", quote_str(optarg, q), AUTH_USER_MAX);
+				return EX_USAGE;
+			}
+			o.user = optarg;
+			o.auth_insist = 1;
+			break;
+		case 'k':
+			secret_file = optarg;
+			break;
 		case 'v':
 			o.verbose = 1;
 			break;
@@ -244,8 +305,12 @@ main(int argc, char **argv)
 	o.path = t.path;
 	if (o.streams == 0)
 		o.streams = streams_default();
+	if ((rc = credentials(&o, secret_file, secret)) != 0)
+		return rc;
 
 	/* clnt_call blocks signals; a SIGPIPE delivered afterwards would kill us silently. */
 	signal(SIGPIPE, SIG_IGN);
-	return exit_status(push_run(&o));
+	rc = exit_status(push_run(&o));
+	auth_wipe(secret, sizeof secret);
+	return rc;
 }

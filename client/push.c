@@ -151,6 +151,8 @@ from_remote(int rc)
 		return PUSH_UNAVAILABLE;
 	case REMOTE_PROTO:
 		return PUSH_PROTOCOL;
+	case REMOTE_AUTH:
+		return PUSH_DENIED;
 	default:
 		return PUSH_FAILED;
 	}
@@ -290,12 +292,13 @@ start_session(struct stream *s, const struct remote *like)
 	if (s->r == NULL)
 		return from_remote(rc);
 	remote_set_compress(s->r, compress_level(o, s->r));
+	remote_set_auth(s->r, o->user, o->secret, o->secret_len, o->auth_insist);
 	rc = remote_hello(s->r, o->export, &h);
 	if (rc != REMOTE_OK)
 		return from_remote(rc);
 	if (h.status != SYNC_OK) {
 		log_err("%s%s%s:%s: %s", lb, o->host, rb, o->export, status_str(h.status));
-		return PUSH_PROTOCOL;
+		return h.status == SYNC_ERR_ACCES ? PUSH_DENIED : PUSH_PROTOCOL;
 	}
 	if (h.flags & SYNC_EXPORT_READONLY) {
 		log_err("%s%s%s:%s: export is read-only", lb, o->host, rb, o->export);

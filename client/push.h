@@ -31,6 +31,10 @@ struct push_opts {
 	int          checksum;  /* compare content hashes, not size+mtime (--checksum) */
 	enum push_compress compress; /* -z / --no-compress; AUTO by default */
 	int          compress_level; /* --compress-level; 0: ZSTDIO_LEVEL_DEFAULT */
+	const char  *user;      /* NULL: no credentials (main.c: --user or $USER) */
+	const unsigned char *secret; /* of --secret-file or $SYNC_SECRET_FILE ... */
+	size_t       secret_len;     /* ... and its length */
+	int          auth_insist; /* --user given: refuse an export that does not ask */
 };
 
 /* How a push ended; main() maps each to its exit status. */
@@ -41,6 +45,7 @@ enum push_result {
 	PUSH_LOCAL_IO,          /* DIR missing or unreadable */
 	PUSH_PROTOCOL,          /* the server refused the session or broke the protocol */
 	PUSH_READONLY,          /* the export is read-only */
+	PUSH_DENIED,            /* authentication or the export's host lists refused us */
 };
 
 /*

@@ -32,6 +32,7 @@
 
 #include <rpc/rpc.h>
 
+#include "auth.h"
 #include "log.h"
 #include "path.h"
 #include "remote.h"
@@ -51,6 +52,10 @@ struct remote {
 	char          *zbuf;          /* one compressed chunk */
 	size_t         zbuf_cap;
 	unsigned long long wire_data; /* WRITE data bytes sent, after compression */
+	const char    *user;          /* remote_set_auth(); NULL: no credentials */
+	const unsigned char *secret;
+	size_t         secret_len;
+	int            insist;        /* refuse an export that does not ask */
 	struct sockaddr_storage peer; /* the server's address, for remote_open_same() */
 	socklen_t      peer_len;      /* 0: unknown */
 
@@ -440,6 +445,61 @@ compress_write(struct remote *r, write_args *a)
 
 /* ---- synchronous calls ----------------------------------------------- */
 
+void
+remote_set_auth(struct remote *r, const char *user, const unsigned char *secret,
+    size_t len, int insist)
+{
+	r->user = user;
+	r->secret = secret;
+	r->secret_len = len;
+	r->insist = insist;
+}
+
+/*
+ * AUTH for export against the nonce of the HELLO just answered; checks the
+ * server's proof.  Returns REMOTE_OK, REMOTE_AUTH (logged) or a transport
+ * error.
+ */
+static int
+authenticate(struct remote *r, const char *export, const char *nonce)
+{
+	unsigned char want[AUTH_PROOF_LEN];
+	auth_args a;
+	auth_res res;
+	enum clnt_stat st;
+	int rc = REMOTE_AUTH;
+
+	memset(&a, 0, sizeof a);
+	memset(&res, 0, sizeof res);
+	a.user = (char *)r->user;
+	if (auth_nonce((unsigned char *)a.client_nonce) != 0 ||
+	    auth_proof(AUTH_CLIENT, r->secret, r->secret_len, nonce, a.client_nonce,
+	    r->user, export, a.proof) != 0) {
+		log_err("%s: cannot compute the authentication proof", r->name);
+		return REMOTE_AUTH;
+	}
+	r->round_trips++;
+	st = clnt_call(r->cl, SYNC_AUTH, (xdrproc_t)xdr_auth_args, (caddr_t)&a,
+	    (xdrproc_t)xdr_auth_res, (caddr_t)&res, r->timeout);
+	if (st != RPC_SUCCESS)
+		return call_failed(r, "AUTH", st);
+	if (res.status != SYNC_OK) {
+		log_err("%s:%s: authentication failed%s", r->name, export,
+		    res.status == SYNC_ERR_AUTH ? "" : " (the server refused AUTH)");
+		goto out;
+	}
+	if (auth_proof(AUTH_SERVER, r->secret, r->secret_len, nonce, a.client_nonce,
+	    r->user, export, want) != 0 || !auth_proof_equal(want, res.auth_res_u.server_proof)) {
+		log_err("%s:%s: the server could not prove that it holds the secret",
+		    r->name, export);
+		goto out;
+	}
+	rc = REMOTE_OK;
+out:
+	xdr_free((xdrproc_t)xdr_auth_res, (char *)&res);
+	return rc;
+}
+
 int
 remote_hello(struct remote *r, const char *export, struct remote_hello *h)
 {
@@ -469,6 +529,21 @@ remote_hello(struct remote *r, const char *export, struct remote_hello *h)
 		goto out;
 	}
 	h->flags = res.hello_res_u.ok.flags;
+	if ((h->flags & SYNC_EXPORT_AUTH) && r->user == NULL) {
+		log_err("%s:%s: the export requires authentication (--user and "
+		    "--secret-file, or SYNC_SECRET_FILE)", r->name, export);
+		rc = REMOTE_AUTH;
+		goto out;
+	}
+	if (!(h->flags & SYNC_EXPORT_AUTH) && r->insist) {
+		log_err("%s:%s: the export does not ask for authentication, so the server "
+		    "cannot prove it holds the secret; not sending to it", r->name, export);
+		rc = REMOTE_AUTH;
+		goto out;
+	}
+	if ((h->flags & SYNC_EXPORT_AUTH) &&
+	    (rc = authenticate(r, export, res.hello_res_u.ok.nonce)) != REMOTE_OK)
+		goto out;
 	h->chunk_max = res.hello_res_u.ok.chunk_max;
 	h->caps = r->caps = res.hello_res_u.ok.caps;
 	if ((r->caps & SYNC_CAP_ZSTD) && r->zenc == NULL &&

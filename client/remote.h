@@ -28,6 +28,7 @@ enum remote_rc {
 	REMOTE_DOWN  = -1,   /* no connection, or it broke or timed out */
 	REMOTE_PROTO = -2,   /* the server broke the protocol */
 	REMOTE_NOMEM = -3,   /* out of memory on our side */
+	REMOTE_AUTH  = -4,   /* authentication needed, refused, or not proved */
 };
 
 /* What HELLO told us about the export. */
@@ -87,6 +88,15 @@ size_t remote_pending(const struct remote *r);
  */
 void remote_set_compress(struct remote *r, int level);
 
+/*
+ * Gives r the credentials its next HELLO uses: user and the secret's len
+ * bytes (both kept by reference: the caller keeps them alive and wipes
+ * them); user NULL: none.  With insist set, an export that does not ask for
+ * authentication is refused.  See remote_hello().
+ */
+void remote_set_auth(struct remote *r, const char *user, const unsigned char *secret,
+    size_t len, int insist);
+
 /* Returns 1 if r's server is reached over loopback (127/8, ::1), else 0. */
 int remote_peer_loopback(const struct remote *r);
 
@@ -95,9 +105,15 @@ unsigned long long remote_wire_data(const struct remote *r);
 
 /*
  * HELLO: checks the protocol version, selects export and asks for the
- * capabilities remote_set_compress() chose.  Returns REMOTE_OK with the
- * server's answer in *h (h->status may still refuse the export), or an
- * error (REMOTE_PROTO also for a grant of something not asked for).
+ * capabilities remote_set_compress() chose, then authenticates: when the
+ * export requires it (SYNC_EXPORT_AUTH), with the credentials of
+ * remote_set_auth() (AUTH, and the server's proof checked).  With insist,
+ * an export that does not ask for authentication is refused as well: such a
+ * server cannot prove it holds the secret.  Returns REMOTE_OK with the
+ * server's answer in *h (h->status may still refuse the export),
+ * REMOTE_AUTH (logged) when authentication is missing, fails or is not
+ * proved, or another error (REMOTE_PROTO also for a grant of something not
+ * asked for).
  */
 int remote_hello(struct remote *r, const char *export, struct remote_hello *h);
 

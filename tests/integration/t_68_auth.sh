@@ -1,7 +1,7 @@
 #!/bin/bash
 # t_68_auth.sh -- an export with a secrets file, seen from the wire (rawcall):
 # HELLO says AUTH is required and every other procedure is refused until it
-# succeeds; a wrong secret, an unknown user, a second AUTH on one HELLO and a
+# succeeds (rawcall, and syncctl with its credentials and exit 77); a wrong secret, an unknown user, a second AUTH on one HELLO and a
 # replayed AUTH are all refused and change nothing; failures are logged with
 # the peer and throttled per address; unsafe or malformed secrets files and
 # host lists keep syncd from starting; hosts allow/deny decide at HELLO.
@@ -69,6 +69,51 @@ is "$OUT" $'auth SYNC_ERR_AUTH\nSYNC_ERR_AUTH' "the 6th attempt within the windo
 like "$(cat "$SYNCD_LOG")" "too many failures from this address" "and the refusal is logged"
 stop_syncd
 
+# --- syncctl: credentials, exit 77 for every refusal, nothing changed
+start_syncd -c "$T/syncd.conf" || exit 1       # a fresh throttle table
+S="$T/src"
+mkdir -p "$S/sub"
+for i in $(seq 40); do printf 'file %d\n' "$i" >"$S/sub/f$i"; done
+printf 'correct horse\n' >"$T/alice.secret"
+printf 'wrong\n' >"$T/bad.secret"
+chmod 600 "$T/alice.secret" "$T/bad.secret"
+stamp_tree "$E"
+before=$(tree_manifest "$E")
+run "$SYNCCTL" push 127.0.0.1:locked/dst "$S"
+is "$RC" 77 "push without credentials: exit 77"
+like "$OUT" "the export requires authentication" "... saying what is missing"
+run "$SYNCCTL" --user alice --secret-file "$T/bad.secret" push 127.0.0.1:locked/dst "$S"
+is "$RC" 77 "wrong secret: exit 77"
+like "$OUT" "authentication failed" "... 'authentication failed'"
+is "$(tree_manifest "$E")" "$before" "nothing changed on the server"
+run "$SYNCCTL" --user alice --secret-file "$T/alice.secret" --streams 2 push 127.0.0.1:locked/dst "$S"
+is "$RC" 0 "the right secret: the push succeeds (every stream authenticates)"
+assert_trees_equal "$S" "$E/dst" "the tree arrived"
+rm -rf "$E/dst"
+RC=0
+OUT=$(SYNC_SECRET_FILE="$T/alice.secret" USER=alice "$SYNCCTL" push 127.0.0.1:locked/dst2 "$S" 2>&1) || RC=$?
+is "$RC" 0 "SYNC_SECRET_FILE and \$USER work as well"
+assert_trees_equal "$S" "$E/dst2" "the tree arrived"
+rm -rf "$E/dst2"
+RC=0
+OUT=$(SYNC_SECRET_FILE="$T/alice.secret" USER=alice "$SYNCCTL" push 127.0.0.1:open/dst "$S" 2>&1) || RC=$?
+is "$RC" 0 "a secret from the environment is not forced on an open export"
+rm -rf "$O/dst"
+run "$SYNCCTL" --user alice --secret-file "$T/alice.secret" push 127.0.0.1:open/dst "$S"
+is "$RC" 77 "--user for an export that does not ask: exit 77"
+like "$OUT" "does not ask for authentication" "... the server cannot prove it holds the secret"
+check "nothing was sent to it" [ ! -e "$O/dst" ]
+chmod 644 "$T/alice.secret"
+run "$SYNCCTL" --user alice --secret-file "$T/alice.secret" push 127.0.0.1:locked/dst "$S"
+is "$RC" 77 "a secret file others may read: exit 77"
+like "$OUT" "group or others may access it \\(chmod 600\\)" "... saying so"
+chmod 600 "$T/alice.secret"
+run "$SYNCCTL" --user alice push 127.0.0.1:locked/dst "$S"
+is "$RC" 64 "--user without a secret: usage error"
+run "$SYNCCTL" --user 'bad name' --secret-file "$T/alice.secret" push 127.0.0.1:locked/dst "$S"
+is "$RC" 64 "an invalid user name: usage error"
+stop_syncd
+
 # --- syncd refuses to start on an unsafe or malformed secrets file
 chmod 644 "$T/secrets"
 run "$SYNCD" -f -c "$T/syncd.conf"
@@ -93,6 +138,9 @@ is "$OUT" SYNC_ERR_ACCES "127.0.0.1 not in hosts allow: HELLO refused with ACCES
 like "$(cat "$SYNCD_LOG")" "127\\.0\\.0\\.1:[0-9]+: export 'locked' refused by its hosts allow/deny" "logged"
 run "$RAWCALL" open hello
 is "$OUT" SYNC_OK "another export without lists is still served"
+run "$SYNCCTL" --user alice --secret-file "$T/alice.secret" push 127.0.0.1:locked/dst "$S"
+is "$RC" 77 "syncctl refused by the host lists: exit 77"
+like "$OUT" "locked: permission denied" "... 'permission denied'"
 stop_syncd
 conf $'hosts allow = 127.0.0.0/8\nhosts deny = 127.0.0.1'
 start_syncd -c "$T/syncd.conf" || exit 1
