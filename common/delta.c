@@ -590,8 +590,29 @@ lookup(const struct delta_index *ix, const unsigned char *p, uint32_t w, size_t 
 }
 
 /*
+ * Returns non-zero if the full-block window at p is block prefer (the one
+ * continuing the last match) by its strong sum alone, without the weak
+ * sum.  Only with strong sums of at least DELTA_STRONG_MIN bytes: this
+ * tries one block per block-sized step, not every block at every byte, so
+ * at most n tries per file, each false with odds 2^-64 or less.  Skipping
+ * the weak sum there spares a pass over every unchanged byte.
+ */
+static int
+continues(const struct delta_index *ix, const unsigned char *p, size_t prefer)
+{
+	unsigned char strong[DELTA_HASH_LEN];
+
+	if (prefer >= ix->nfull || ix->sig->strong_size < DELTA_STRONG_MIN)
+		return 0;
+	delta_strong(p, ix->sig->block_size, strong);
+	return memcmp(strong_of(ix->sig, prefer), strong, ix->sig->strong_size) == 0;
+}
+
+/*
  * The scan itself: full-block windows at every offset, then the short last
- * block at the very end.  Returns 0, or -1 (errno set, or m->stopped).
+ * block at the very end.  Right after a match the next block of the basis
+ * is tried first, by strong sum (continues()); elsewhere the window rolls.
+ * Returns 0, or -1 (errno set, or m->stopped).
  */
 static int
 scan(struct matcher *m)
@@ -609,6 +630,13 @@ scan(struct matcher *m)
 		/* The window and the byte that would roll in next. */
 		if (fill(m, pos + L < m->size ? pos + L + 1 : pos + L) != 0)
 			return -1;
+		if (!rolling && continues(ix, at(m, pos), prefer)) {
+			if (take_block(m, pos, prefer, L) != 0)
+				return -1;
+			pos += L;
+			prefer++;
+			continue;
+		}
 		if (!rolling) {
 			delta_roll_start(&roll, at(m, pos), (size_t)L);
 			rolling = 1;

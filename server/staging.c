@@ -581,18 +581,39 @@ out:
 }
 
 /*
+ * A long COPY is done in pieces of this size, and writeback of each piece
+ * is started (sync_file_range, SYNC_FILE_RANGE_WRITE: it does not wait)
+ * as soon as it is copied.  A delta of a big file copies nearly all of it
+ * (S4, S5: 255 MiB of 256), and the group's syncfs would otherwise find
+ * all of it dirty and write it only then, after COMMIT; started here the
+ * disk writes overlap the rest of the transfer and the COMMIT's hash
+ * (measured on S4: about 0.65 -> 0.52 s median, interleaved runs).  Short
+ * COPYs, and WRITEs, are left to the syncfs as before (DESIGN.md: per-file
+ * writeback at COMMIT slowed many small files down).
+ */
+#define COPY_WRITEBACK_PIECE (16U << 20)
+
+/*
  * Copies len bytes at in_off of in to out_off of out, in the kernel when it
- * can (copy_file_range), else through copy_plain().  Returns 0, or -1 with
- * errno (ENODATA if in ends early).
+ * can (copy_file_range), else through copy_plain(); a range of at least
+ * COPY_WRITEBACK_PIECE starts writeback piece by piece.  Returns 0, or -1
+ * with errno (ENODATA if in ends early).
  */
 static int
 copy_range(int in, uint64_t in_off, int out, uint64_t out_off, uint64_t len)
 {
 	loff_t io = (loff_t)in_off, oo = (loff_t)out_off;
+	int early = len >= COPY_WRITEBACK_PIECE;
 
 	while (len > 0) {
 		size_t want = len < STAGING_COPY_CHUNK ? (size_t)len : (size_t)STAGING_COPY_CHUNK;
-		ssize_t n = copy_file_range(in, &io, out, &oo, want, 0);
+		ssize_t n;
+
+		if (early && want > COPY_WRITEBACK_PIECE)
+			want = COPY_WRITEBACK_PIECE;
+		n = copy_file_range(in, &io, out, &oo, want, 0);
+		if (early && n > 0)     /* a hint: the syncfs at publication still decides */
+			(void)sync_file_range(out, oo - n, n, SYNC_FILE_RANGE_WRITE);
 
 		if (n < 0 && errno == EINTR)
 			continue;
