@@ -136,9 +136,10 @@ int delta_sig_valid(const struct delta_sig *sig);
  * delta_block_count(size, block_size), at most SYNC_SIG_MAX) with the weak
  * sums and the strong_size-byte strong sums of the blocks of the first
  * size bytes of fd, read from offset 0 with large preads and
- * POSIX_FADV_SEQUENTIAL.  Returns 0, or -1 with errno (ENODATA if the file
- * holds fewer than size bytes: it shrank; EINVAL for a bad block or strong
- * size; ENOMEM).
+ * POSIX_FADV_SEQUENTIAL; a file of 64 MiB or more in two halves at once,
+ * the second on a thread of its own (joined before the return).  Returns
+ * 0, or -1 with errno (ENODATA if the file holds fewer than size bytes: it
+ * shrank; EINVAL for a bad block or strong size; ENOMEM).
  */
 int delta_signature_fd(int fd, uint64_t size, uint32_t block_size, uint32_t strong_size,
     uint32_t *weak, unsigned char *strong);

@@ -446,6 +446,45 @@ test_signature(void)
 	CHECK(!delta_sig_valid(&sig), "strong sums missing: invalid");
 }
 
+/*
+ * A file of 64 MiB or more is signed by two threads, in halves: the sums
+ * must be those of each block all the same, and a file that ends early
+ * still fails with ENODATA.
+ */
+static void
+test_split_signature(void)
+{
+	const size_t N = (64u << 20) + 12345;
+	unsigned char *buf = malloc(N), *strong, s[DELTA_HASH_LEN];
+	uint32_t L = delta_block_size(N), ss = delta_strong_size(N, L), *weak;
+	size_t n = (size_t)delta_block_count(N, L);
+	int fd, same = 1;
+
+	weak = calloc(n, sizeof *weak);
+	strong = calloc(n, ss);
+	if (buf == NULL || weak == NULL || strong == NULL)
+		exit(2);
+	fill_random(buf, N, 14);
+	fd = mem_fd(buf, N);
+	CHECK(delta_signature_fd(fd, N, L, ss, weak, strong) == 0,
+	    "64 MiB + 12345 bytes: signed (two threads, %zu blocks of %u)", n, L);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = i + 1 < n ? L : N - (n - 1) * (size_t)L;
+
+		delta_strong(buf + i * L, len, s);
+		if (weak[i] != delta_weak(buf + i * L, len) || memcmp(strong + i * ss, s, ss) != 0)
+			same = 0;
+	}
+	CHECK(same, "two threads: every block's sums are its own, the halves meet exactly");
+	errno = 0;
+	CHECK(delta_signature_fd(fd, N + 1, L, ss, weak, strong) != 0 && errno == ENODATA,
+	    "two threads, file shorter than announced: ENODATA");
+	close(fd);
+	free(buf);
+	free(weak);
+	free(strong);
+}
+
 /* Edits of a file of OLDN bytes (not a whole number of blocks). */
 #define OLDN (256 * 1024 + 777)
 #define BL   2048                      /* delta_block_size(OLDN) */
@@ -818,6 +857,7 @@ main(void)
 	test_block_size();
 	test_strong_size();
 	test_signature();
+	test_split_signature();
 	test_edits();
 	test_minimal_ops();
 	test_failures();
