@@ -1116,7 +1116,7 @@ resend_refused(struct stream *s, int fix_dirs)
 			m++;
 			continue;
 		}
-		log_info("%s: changed on the server during the delta; sending it whole",
+		log_info("%s: delta refused (content hash mismatch); sending it whole",
 		    quote_str(f->v[m].path, q));
 		t = s->deltas[k];
 		s->deltas[k] = s->deltas[nredo];
