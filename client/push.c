@@ -21,6 +21,9 @@
  * WRITE calls as they are found, and a COMMIT carrying the hash of the new
  * content, so the server refuses a result that differs from our file.  A
  * SIGNATURE that fails (the file vanished, say) just means a whole-file send.
+ * A delta the server refused with CHECKSUM (its copy changed after the
+ * SIGNATURE, or truncated strong sums matched a wrong block) is sent again
+ * whole after the stream's BARRIER, like rsync's redo phase (resend_refused).
  *
  * Parallel streams (--streams N).  Phase 5 is nearly all the work (reading,
  * hashing, matching, sending; the server's writes), so when the files to
@@ -107,6 +110,9 @@ struct stream {
 	unsigned long      trips;        /* round trips of r, kept once r is closed */
 	struct push_stats  st;           /* round_trips: see trips */
 	struct failures    fails;        /* what its BARRIERs reported */
+	size_t            *deltas;       /* local files sent as deltas since the
+	                                    last resend_refused() */
+	size_t             ndeltas, deltas_cap;
 	enum push_result   res;          /* PUSH_OK, or how its connection failed */
 	char               dest[PATH_BUF]; /* scratch for destination paths */
 };
@@ -321,6 +327,7 @@ end_stream(struct stream *s)
 	if (s->r != NULL) {
 		s->trips = remote_round_trips(s->r);
 		s->st.wire = remote_wire_data(s->r);
+		s->st.sig = remote_sig_data(s->r);
 	}
 	remote_close(s->r);
 	s->r = NULL;
@@ -664,14 +671,39 @@ out:
 }
 
 /*
- * Sends local file i under destination d on stream s: as a delta when the
- * server holds an old version re (same type) and both are at least
- * DELTA_MIN bytes (unless --whole-file), else whole.  A file that cannot
- * be read is reported (and its temp ABORTed) and the push goes on.
- * Returns a remote_rc.
+ * Remembers that local file i went out as a delta on s, for
+ * resend_refused().  Returns 0, or -1 when out of memory (reported and
+ * counted: that file then has no second chance).
  */
 static int
-send_file(struct stream *s, size_t i, const char *d, const struct entry *re)
+note_delta(struct stream *s, size_t i)
+{
+	if (s->ndeltas == s->deltas_cap) {
+		size_t ncap = s->deltas_cap ? s->deltas_cap * 2 : 16;
+		size_t *nv = realloc(s->deltas, ncap * sizeof *nv);
+
+		if (nv == NULL) {
+			log_err("out of memory");
+			s->failures++;
+			return -1;
+		}
+		s->deltas = nv;
+		s->deltas_cap = ncap;
+	}
+	s->deltas[s->ndeltas++] = i;
+	return 0;
+}
+
+/*
+ * Sends local file i under destination d on stream s: as a delta when the
+ * server holds an old version re (same type) and both are at least
+ * DELTA_MIN bytes (unless --whole-file or whole), else whole.  A file that
+ * cannot be read is reported (and its temp ABORTed) and the push goes on.
+ * A resend (whole set) is not counted as one more file sent.  Returns a
+ * remote_rc.
+ */
+static int
+send_file(struct stream *s, size_t i, const char *d, const struct entry *re, int whole)
 {
 	struct push *p = s->p;
 	const struct entry *e = &p->local.v[i];
@@ -688,13 +720,17 @@ send_file(struct stream *s, size_t i, const char *d, const struct entry *re)
 		local_error(s, e->path, "no longer a regular file");
 		goto out;
 	}
-	say(p, "", d, "");
-	if (!p->o->whole_file && re != NULL && re->size >= DELTA_MIN &&
-	    (uint64_t)sb.st_size >= DELTA_MIN)
+	if (!whole)
+		say(p, "", d, "");
+	if (!whole && !p->o->whole_file && re != NULL && re->size >= DELTA_MIN &&
+	    (uint64_t)sb.st_size >= DELTA_MIN) {
 		rc = send_delta(s, i, d, fd, &sb, &out);
+		if (rc == REMOTE_OK && out == FILE_SENT)
+			(void)note_delta(s, i);
+	}
 	if (rc == REMOTE_OK && out == FILE_FALLBACK)
 		rc = send_whole(s, i, d, fd, &sb, &out);
-	if (out == FILE_SENT)
+	if (out == FILE_SENT && !whole)
 		s->st.sent++;
 out:
 	if (fd >= 0)
@@ -920,7 +956,7 @@ send_files(struct stream *s)
 		if ((d = dest_of(s, e->path)) == NULL)
 			continue;
 		if (j->set == 0)
-			rc = send_file(s, j->i, d, counterpart(p, j->i));
+			rc = send_file(s, j->i, d, counterpart(p, j->i), 0);
 		else
 			rc = remote_batch_setattr(s->r, d, j->set, e->mode, e->mtime);
 	}
@@ -953,6 +989,26 @@ send_dir_attrs(struct stream *s)
 		    e->mode, e->mtime);
 	}
 	return rc;
+}
+
+/*
+ * Sends again the SETATTR (mode and mtime) of the local directory holding
+ * rel, after a late rename into it moved its mtime.  Returns a remote_rc.
+ */
+static int
+resend_parent_attrs(struct stream *s, const char *rel)
+{
+	struct push *p = s->p;
+	char parent[PATH_BUF];
+	const char *leaf, *d;
+	long k;
+
+	if (path_split(rel, parent, &leaf) < 0 ||
+	    (k = entry_list_find(&p->local, parent)) < 0 ||
+	    p->local.v[k].type != SYNC_DIR || (d = dest_of(s, parent)) == NULL)
+		return REMOTE_OK;
+	return remote_batch_setattr(s->r, d, SYNC_SET_MODE | SYNC_SET_MTIME,
+	    p->local.v[k].mode, p->local.v[k].mtime);
 }
 
 /* Runs phases 1-4 on the primary stream s.  Returns a remote_rc. */
@@ -1028,6 +1084,67 @@ barrier(struct stream *s)
 }
 
 /*
+ * rsync's redo: every file that s sent as a delta and whose COMMIT its
+ * BARRIERs refused with CHECKSUM (the server's copy changed between
+ * SIGNATURE and COPY, or a truncated strong sum matched the wrong block:
+ * nothing was published) is sent again whole, and a BARRIER reports how
+ * that went; the refusal is dropped from s->fails.  With fix_dirs (the
+ * primary, whose directory SETATTRs went out before its last BARRIER) the
+ * parent of each resent file gets its SETATTR again, as the rename moved
+ * its mtime.  Costs nothing (no round trip) when nothing was refused.
+ * Returns a remote_rc.
+ */
+static int
+resend_refused(struct stream *s, int fix_dirs)
+{
+	struct push *p = s->p;
+	struct failures *f = &s->fails;
+	size_t nredo = 0;               /* s->deltas[0..nredo): the files to resend */
+	char q[QUOTE_BUF];
+	int rc = REMOTE_OK;
+
+	if (s->ndeltas == 0)
+		return REMOTE_OK;
+	for (size_t m = 0; m < f->n;) {
+		size_t k = s->ndeltas, t;
+
+		if (f->v[m].status == SYNC_ERR_CHECKSUM)
+			for (k = nredo; k < s->ndeltas; k++) {
+				const char *d = dest_of(s, p->local.v[s->deltas[k]].path);
+
+				if (d != NULL && strcmp(d, f->v[m].path) == 0)
+					break;
+			}
+		if (k == s->ndeltas) {
+			m++;
+			continue;
+		}
+		log_info("%s: delta refused (content hash mismatch); sending it whole",
+		    quote_str(f->v[m].path, q));
+		t = s->deltas[k];
+		s->deltas[k] = s->deltas[nredo];
+		s->deltas[nredo++] = t;
+		free(f->v[m].path);
+		memmove(&f->v[m], &f->v[m + 1], (f->n - m - 1) * sizeof *f->v);
+		f->n--;
+		f->failed--;
+	}
+	s->ndeltas = 0;
+	for (size_t k = 0; k < nredo && rc == REMOTE_OK; k++) {
+		size_t i = s->deltas[k];
+		const char *d = dest_of(s, p->local.v[i].path);
+
+		if (d != NULL)
+			rc = send_file(s, i, d, NULL, 1);
+		if (rc == REMOTE_OK && fix_dirs)
+			rc = resend_parent_attrs(s, p->local.v[i].path);
+	}
+	if (rc == REMOTE_OK && nredo > 0)
+		rc = barrier(s);
+	return rc;
+}
+
+/*
  * Thread body of an extra stream: connects to the primary's server and
  * says HELLO (a stream that cannot connect only warns: its share goes to
  * the others), waits at the gate until the directories exist, does phase 5
@@ -1057,6 +1174,8 @@ stream_main(void *arg)
 	rc = send_files(s);
 	if (rc == REMOTE_OK)
 		rc = barrier(s);
+	if (rc == REMOTE_OK)
+		rc = resend_refused(s, 0);
 	s->res = from_remote(rc);
 out:
 	end_stream(s);
@@ -1094,6 +1213,8 @@ run_plan(struct push *p)
 		rc = send_dir_attrs(s0);
 	if (rc == REMOTE_OK)
 		rc = barrier(s0);
+	if (rc == REMOTE_OK)
+		rc = resend_refused(s0, 1);
 	s0->res = from_remote(rc);
 }
 
@@ -1200,6 +1321,7 @@ print_stats(const struct push *p)
 		t.matched += s->st.matched;
 		t.round_trips += s->r != NULL ? remote_round_trips(s->r) : s->trips;
 		t.wire += s->r != NULL ? remote_wire_data(s->r) : s->st.wire;
+		t.sig += s->r != NULL ? remote_sig_data(s->r) : s->st.sig;
 	}
 	printf("files scanned: %llu\n", t.scanned);
 	printf("files sent: %llu\n", t.sent);
@@ -1207,6 +1329,7 @@ print_stats(const struct push *p)
 	printf("bytes sent: %llu\n", t.bytes);
 	printf("bytes on wire (data): %llu\n", t.wire);
 	printf("bytes matched: %llu\n", t.matched);
+	printf("signature bytes: %llu\n", t.sig);
 	printf("round trips: %llu\n", t.round_trips);
 }
 
@@ -1247,6 +1370,7 @@ out:
 	for (size_t k = 0; k < p.nmax; k++) {
 		end_stream(&p.s[k]);
 		failures_free(&p.s[k].fails);
+		free(p.s[k].deltas);
 	}
 	free(p.s);
 	if (p.rootfd >= 0)

@@ -63,6 +63,7 @@ enum push_result {
 struct push_stats {
 	unsigned long long scanned, sent, deleted, bytes, matched, round_trips;
 	unsigned long long wire;    /* bytes on wire (data) */
+	unsigned long long sig;     /* signature bytes (received) */
 };
 
 /*

@@ -52,6 +52,7 @@ struct remote {
 	char          *zbuf;          /* one compressed chunk */
 	size_t         zbuf_cap;
 	unsigned long long wire_data; /* WRITE data bytes sent, after compression */
+	unsigned long long sig_data;  /* SIGNATURE sums received, as encoded */
 	const char    *user;          /* remote_set_auth(); NULL: no credentials */
 	const unsigned char *secret;
 	size_t         secret_len;
@@ -411,6 +412,12 @@ remote_wire_data(const struct remote *r)
 	return r->wire_data;
 }
 
+unsigned long long
+remote_sig_data(const struct remote *r)
+{
+	return r->sig_data;
+}
+
 /*
  * Replaces a's data (len bytes at most SYNC_CHUNK_MAX) by a zstd frame and
  * sets a->raw_len when compression is on and the frame is worth it; leaves
@@ -733,27 +740,36 @@ remote_signature(struct remote *r, const char *path, struct delta_sig *sig,
 	if (res.status != SYNC_OK)
 		goto out;
 	sig->block_size = ok->block_size;
+	sig->strong_size = ok->strong_size;
 	sig->file_size = ok->file_size;
-	sig->n = ok->blocks.blocks_len;
-	sig->blocks = ok->blocks.blocks_val;
-	if (!delta_sig_valid(sig)) {
+	sig->n = ok->weak.weak_len;
+	sig->weak = ok->weak.weak_val;
+	sig->strong = (const unsigned char *)ok->strong.strong_val;
+	/* Every block has one weak sum and strong_size bytes of strong sum. */
+	if (!delta_sig_valid(sig) ||
+	    (uint64_t)ok->strong.strong_len != (uint64_t)sig->n * sig->strong_size) {
 		memset(sig, 0, sizeof *sig);
 		rc = proto_error(r, "SIGNATURE returned an inconsistent signature");
 		goto out;
 	}
-	/* The blocks are ours now (xdr_free would free them with free()). */
-	ok->blocks.blocks_val = NULL;
-	ok->blocks.blocks_len = 0;
+	/* The two arrays as XDR encodes them: a count, 4 bytes per weak sum, a length, padded sums. */
+	r->sig_data += 4 + 4ull * sig->n + 4 + ((ok->strong.strong_len + 3ull) & ~3ull);
+	/* The sums are ours now (xdr_free would free them with free()). */
+	ok->weak.weak_val = NULL;
+	ok->weak.weak_len = 0;
+	ok->strong.strong_val = NULL;
+	ok->strong.strong_len = 0;
 out:
 	xdr_free((xdrproc_t)xdr_signature_res, (char *)&res);
 	return rc;
 }
 
-/* Frees the blocks remote_signature() handed over. */
+/* Frees the sums remote_signature() handed over. */
 void
 remote_sig_free(struct delta_sig *sig)
 {
-	free((void *)sig->blocks);
+	free((void *)sig->weak);
+	free((void *)sig->strong);
 	memset(sig, 0, sizeof *sig);
 }
 

@@ -103,6 +103,9 @@ int remote_peer_loopback(const struct remote *r);
 /* Returns the WRITE data bytes put on the wire so far (after compression). */
 unsigned long long remote_wire_data(const struct remote *r);
 
+/* Returns the bytes of block sums that SIGNATURE replies brought so far. */
+unsigned long long remote_sig_data(const struct remote *r);
+
 /*
  * HELLO: checks the protocol version, selects export and asks for the
  * capabilities remote_set_compress() chose, then authenticates: when the
@@ -132,15 +135,16 @@ int remote_list(struct remote *r, const char *path, int want_hash,
 
 /*
  * SIGNATURE of the regular file path (one round trip).  On SYNC_OK, sig
- * describes the server's copy and has passed delta_sig_valid(); its blocks
- * are ours to free with remote_sig_free().  Returns REMOTE_OK with the
- * server's status in *st (sig empty unless SYNC_OK), REMOTE_PROTO for an
- * inconsistent signature (logged), or another error.
+ * describes the server's copy and has passed delta_sig_valid(), with
+ * exactly n * strong_size bytes of strong sums; its sums are ours to free
+ * with remote_sig_free().  Returns REMOTE_OK with the server's status in
+ * *st (sig empty unless SYNC_OK), REMOTE_PROTO for an inconsistent
+ * signature (logged), or another error.
  */
 int remote_signature(struct remote *r, const char *path, struct delta_sig *sig,
     sync_status *st);
 
-/* Frees the blocks remote_signature() put in sig and empties it. */
+/* Frees the sums remote_signature() put in sig and empties it. */
 void remote_sig_free(struct delta_sig *sig);
 
 /*

@@ -20,13 +20,16 @@
  *       a' = a - x[0] + x[L]
  *       b' = b - L * (x[0] + 31) + a'
  *   strong(block) = XXH3-128 (XXH3_128bits, seed 0) of the block's bytes,
- *     as 16 bytes in canonical (big-endian) form (XXH128_canonicalFromHash).
- *   The whole-file hash is the same XXH3-128 over the whole file.
+ *     as 16 bytes in canonical (big-endian) form (XXH128_canonicalFromHash);
+ *     a signature carries only its first strong_size bytes (1..16), the
+ *     same prefix for every block of that signature.
+ *   The whole-file hash is the same XXH3-128 over the whole file, always
+ *     all 16 bytes.
  *
  * Block layout: blocks of block_size bytes from offset 0, the last one
  * shorter when block_size does not divide the file size.  delta_block_size()
- * is syncd's rule for choosing block_size; a client accepts any block size
- * that delta_sig_valid() accepts.
+ * and delta_strong_size() are syncd's rules for choosing block_size and
+ * strong_size; a client accepts any pair that delta_sig_valid() accepts.
  */
 #ifndef RPCSYNC_DELTA_H
 #define RPCSYNC_DELTA_H
@@ -39,9 +42,10 @@
 #define DELTA_HASH_LEN     SYNC_HASH_LEN        /* 16: XXH3-128, canonical form */
 #define DELTA_WEAK_OFFSET  31u                  /* added to every byte by weak() */
 #define DELTA_BLOCK_MIN    (2u << 10)           /* 2 KiB */
-#define DELTA_BLOCK_MAX    (1u << 20)           /* 1 MiB: sqrt rule's ceiling */
+#define DELTA_BLOCK_MAX    (1u << 20)           /* 1 MiB: the sqrt rule's ceiling */
 #define DELTA_BLOCK_LIMIT  (16u << 20)          /* absolute ceiling (SIG_MAX may force > 1 MiB) */
 #define DELTA_LITERAL_MAX  (1u << 20)           /* default longest LITERAL op */
+#define DELTA_STRONG_MIN   8u                   /* syncd's shortest strong sum (bytes) */
 
 /* ---- checksums ---------------------------------------------------------- */
 
@@ -89,38 +93,56 @@ int delta_hash_fd(int fd, unsigned char out[DELTA_HASH_LEN], uint64_t *len);
 
 /*
  * syncd's block size for a file of size bytes: the smallest power of two
- * whose square is >= size, clamped to [DELTA_BLOCK_MIN, DELTA_BLOCK_MAX],
- * then doubled while the file would need more than SYNC_SIG_MAX blocks.
- * Returns 0 if that exceeds DELTA_BLOCK_LIMIT (file above 1 TiB: no delta).
+ * whose square is >= 8 * size (about 2.8 to 5.7 x sqrt(size); delta.c says
+ * why), clamped to [DELTA_BLOCK_MIN, DELTA_BLOCK_MAX], then doubled while
+ * the file would need more than SYNC_SIG_MAX blocks.  Returns 0 if that
+ * exceeds DELTA_BLOCK_LIMIT (file above 1 TiB: no delta).
  */
 uint32_t delta_block_size(uint64_t size);
+
+/*
+ * syncd's strong sum length, in bytes, for a file of size bytes cut into
+ * blocks of block_size: the least whole number of bytes s with 8 * s >=
+ * ceil(log2(size)) + ceil(log2(blocks)) + 14, but at least
+ * DELTA_STRONG_MIN and at most DELTA_HASH_LEN (delta.c derives it).
+ * block_size must be >= 1 (what delta_block_size() returns when not 0).
+ */
+uint32_t delta_strong_size(uint64_t size, uint32_t block_size);
 
 /* Returns ceil(size / block_size), the number of blocks (block_size >= 1). */
 uint64_t delta_block_count(uint64_t size, uint32_t block_size);
 
 /* A signature: the server's reply, or what delta_signature_fd() fills. */
 struct delta_sig {
-	uint32_t          block_size;
-	uint64_t          file_size;
-	size_t            n;            /* delta_block_count(file_size, block_size) */
-	const sync_block *blocks;
+	uint32_t             block_size;
+	uint32_t             strong_size;   /* bytes of each strong sum */
+	uint64_t             file_size;
+	size_t               n;             /* delta_block_count(file_size, block_size) */
+	const uint32_t      *weak;          /* n weak sums */
+	const unsigned char *strong;        /* n strong sums, strong_size bytes each */
 };
 
 /*
  * Returns non-zero if sig is self-consistent: 1 <= block_size <=
- * DELTA_BLOCK_LIMIT, n == ceil(file_size / block_size) <= SYNC_SIG_MAX, and
- * blocks non-NULL when n > 0.  Anything else must not reach the matcher.
+ * DELTA_BLOCK_LIMIT, 1 <= strong_size <= DELTA_HASH_LEN, n ==
+ * ceil(file_size / block_size) <= SYNC_SIG_MAX, and weak and strong
+ * non-NULL when n > 0 (the caller checks that they hold n and n *
+ * strong_size items).  Anything else must not reach the matcher.
  */
 int delta_sig_valid(const struct delta_sig *sig);
 
 /*
- * Fills blocks[0..n-1] (n = delta_block_count(size, block_size), at most
- * SYNC_SIG_MAX) with the weak and strong sums of the first size bytes of
- * fd, read from offset 0 with large preads and POSIX_FADV_SEQUENTIAL.
- * Returns 0, or -1 with errno (ENODATA if the file holds fewer than size
- * bytes: it shrank; EINVAL for a bad block size; ENOMEM).
+ * Fills weak[0..n-1] and strong[0..n * strong_size - 1] (n =
+ * delta_block_count(size, block_size), at most SYNC_SIG_MAX) with the weak
+ * sums and the strong_size-byte strong sums of the blocks of the first
+ * size bytes of fd, read from offset 0 with large preads and
+ * POSIX_FADV_SEQUENTIAL; a file of 64 MiB or more in two halves at once,
+ * the second on a thread of its own (joined before the return).  Returns
+ * 0, or -1 with errno (ENODATA if the file holds fewer than size bytes: it
+ * shrank; EINVAL for a bad block or strong size; ENOMEM).
  */
-int delta_signature_fd(int fd, uint64_t size, uint32_t block_size, sync_block *blocks);
+int delta_signature_fd(int fd, uint64_t size, uint32_t block_size, uint32_t strong_size,
+    uint32_t *weak, unsigned char *strong);
 
 /* ---- the matcher -------------------------------------------------------- */
 
@@ -174,7 +196,8 @@ enum delta_match_rc {
  * Matches the first size bytes of fd (read sequentially from offset 0 in
  * large windows, never all at once) against the indexed signature and
  * emits the ops that rebuild them from the basis: each window position is
- * looked up by weak sum, confirmed by strong sum, and a hit becomes a COPY
+ * looked up by weak sum, confirmed by strong sum (its first strong_size
+ * bytes), and a hit becomes a COPY
  * (adjacent hits, contiguous in the basis, merge into one COPY); bytes no
  * block covers become LITERAL runs of at most literal_max bytes.  The
  * basis's short last block can match only at the very end of the new file.

@@ -140,7 +140,7 @@ out:
 
 /*
  * SIGNATURE: the block checksums of a regular file (common/delta.h), with
- * syncd's block size for its size.  INVAL for a file too large to describe
+ * syncd's block size and strong sum length for its size.  INVAL for a file too large to describe
  * in SYNC_SIG_MAX blocks of at most DELTA_BLOCK_LIMIT bytes; IO if it
  * shrank while being read.
  */
@@ -150,9 +150,10 @@ op_signature(struct session *s, const signature_args *a, signature_res *r)
 	signature_ok *ok = &r->signature_res_u.ok;
 	char path[PATH_BUF];
 	struct stat sb;
-	sync_block *blocks = NULL;
+	uint32_t *weak = NULL;
+	unsigned char *strong = NULL;
 	uint64_t size, n;
-	uint32_t bs;
+	uint32_t bs, ss;
 	int fd = -1;
 	sync_status st;
 
@@ -166,13 +167,15 @@ op_signature(struct session *s, const signature_args *a, signature_res *r)
 		st = SYNC_ERR_INVAL;
 		goto out;
 	}
+	ss = delta_strong_size(size, bs);
 	n = delta_block_count(size, bs);
-	if (n != 0 && (blocks = calloc((size_t)n, sizeof *blocks)) == NULL) {
+	if (n != 0 && ((weak = calloc((size_t)n, sizeof *weak)) == NULL ||
+	    (strong = malloc((size_t)n * ss)) == NULL)) {
 		log_err("%s: signature %s: out of memory", s->peer, path);
 		st = SYNC_ERR_SERVERFAULT;
 		goto out;
 	}
-	if (delta_signature_fd(fd, size, bs, blocks) != 0) {
+	if (delta_signature_fd(fd, size, bs, ss, weak, strong) != 0) {
 		st = errno == ENODATA ? SYNC_ERR_IO : status_from_errno(errno);
 		log_debug("%s: signature %s: %s", s->peer, path,
 		    errno == ENODATA ? "file shrank while being read" : strerror(errno));
@@ -180,12 +183,17 @@ op_signature(struct session *s, const signature_args *a, signature_res *r)
 	}
 	ok->block_size = bs;
 	ok->file_size = size;
-	ok->blocks.blocks_len = (u_int)n;
-	ok->blocks.blocks_val = blocks;
-	blocks = NULL;
+	ok->strong_size = ss;
+	ok->weak.weak_len = (u_int)n;
+	ok->weak.weak_val = weak;
+	ok->strong.strong_len = (u_int)(n * ss);
+	ok->strong.strong_val = (char *)strong;
+	weak = NULL;
+	strong = NULL;
 	st = SYNC_OK;
 out:
-	free(blocks);
+	free(weak);
+	free(strong);
 	if (fd >= 0)
 		close(fd);
 	r->status = st;

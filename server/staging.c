@@ -35,7 +35,9 @@
  * connection thread and made pushes slower; the flusher's syncfs does that
  * work in bulk, off the receiving thread.  Large files are the exception
  * (write_behind): their writeback starts every STAGING_WRITE_BEHIND bytes
- * as they arrive, so the disk works while the network does.
+ * as they arrive by WRITE or COPY, so the disk works while the network does
+ * (measured: S2 wall 0.92x; S4, a 256 MiB delta that COPYs 255 MiB, about
+ * 0.65 -> 0.52 s, the group's syncfs finding almost nothing left to write).
  *
  * A failed syncfs fails its whole group as before, and also every file
  * written but not yet published (the group being filled, the open writes):
@@ -683,11 +685,20 @@ op_copy(struct session *s, const copy_args *a)
 		rc = SYNC_ERR_INVAL;
 		goto fail;
 	}
-	if (copy_range(w->basis_fd, a->basis_offset, w->fd, a->offset, a->length) != 0) {
-		rc = errno == ENODATA ? SYNC_ERR_IO : status_from_errno(errno);
-		log_debug("%s: copy %s: %s", s->peer, w->path,
-		    errno == ENODATA ? "basis shrank" : strerror(errno));
-		goto fail;
+	/* In pieces, so that writeback of a long copy starts as it goes (write_behind). */
+	for (uint64_t done = 0; done < a->length;) {
+		uint64_t piece = a->length - done < STAGING_WRITE_BEHIND ?
+		    a->length - done : STAGING_WRITE_BEHIND;
+
+		if (copy_range(w->basis_fd, a->basis_offset + done, w->fd, a->offset + done,
+		    piece) != 0) {
+			rc = errno == ENODATA ? SYNC_ERR_IO : status_from_errno(errno);
+			log_debug("%s: copy %s: %s", s->peer, w->path,
+			    errno == ENODATA ? "basis shrank" : strerror(errno));
+			goto fail;
+		}
+		done += piece;
+		write_behind(w, a->offset + done);
 	}
 	rc = SYNC_OK;
 	goto out;

@@ -3,10 +3,12 @@
 # changed is sent ("bytes sent"), the rest is copied from the server's old
 # version ("bytes matched"), for an overwrite, an insert, an append and a
 # truncation; the tree is reproduced exactly each time; a delta push of one
-# file costs HELLO + LIST + SIGNATURE + BARRIER.  --whole-file sends
-# everything; --checksum finds a change that size and mtime hide.  Then the
-# server's own checks, with hostile raw calls: COPY outside the basis,
-# COMMIT with a wrong hash, a basis that is missing or not a file.
+# file costs HELLO + LIST + SIGNATURE + BARRIER, and its signature is small
+# ("signature bytes": 16 KiB blocks with 8-byte strong sums for 16 MiB).
+# --whole-file sends everything; --checksum finds a change that size and
+# mtime hide.  Then the server's own checks, with hostile raw calls: COPY
+# outside the basis, COMMIT with a wrong hash, a basis that is missing or
+# not a file.
 # shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -48,6 +50,10 @@ is "$(stat_of 'files sent')" 1 "1 MiB overwritten: one file sent"
 at_most "$(stat_of 'bytes sent')" $((MiB + MiB / 5)) "1 MiB overwritten: bytes sent <= 1.2 MiB"
 at_least "$(stat_of 'bytes matched')" $((15 * MiB - MiB / 5)) "1 MiB overwritten: the rest matched"
 is "$(stat_of 'round trips')" 4 "delta push of one file: HELLO + LIST + SIGNATURE + BARRIER"
+# 1024 blocks of 16 KiB, each a 4-byte weak and an 8-byte strong sum, and
+# two 4-byte array lengths: 12296 bytes (the 4 KiB blocks with 16-byte
+# sums of old took 4096 x 20 = 81920).
+is "$(stat_of 'signature bytes')" $((1024 * (4 + 8) + 8)) "1 MiB overwritten: signature of 1024 x 12 bytes"
 assert_trees_equal "$S" "$E/src" "1 MiB overwritten: tree equal"
 
 # (b) 100 bytes inserted near the start.
@@ -55,15 +61,16 @@ assert_trees_equal "$S" "$E/src" "1 MiB overwritten: tree equal"
 mv "$T/new" "$F"
 push
 is "$RC" 0 "100 bytes inserted: exit 0"
-at_most "$(stat_of 'bytes sent')" $((100 + 3 * 8192)) "100 bytes inserted: a few blocks sent"
-at_least "$(stat_of 'bytes matched')" $((16 * MiB - 3 * 8192)) "100 bytes inserted: the rest matched"
+at_most "$(stat_of 'bytes sent')" $((100 + 16384)) "100 bytes inserted: one block + 100 sent"
+at_least "$(stat_of 'bytes matched')" $((16 * MiB - 16384)) "100 bytes inserted: the rest matched"
+at_most "$(stat_of 'signature bytes')" $((1025 * 12 + 8)) "100 bytes inserted: signature of about 12 KiB"
 assert_trees_equal "$S" "$E/src" "100 bytes inserted: tree equal"
 
 # (c) 300000 bytes appended.
 head -c 300000 /dev/urandom >>"$F"
 push
 is "$RC" 0 "appended: exit 0"
-at_most "$(stat_of 'bytes sent')" $((300000 + 2 * 8192)) "appended: about the new bytes sent"
+at_most "$(stat_of 'bytes sent')" $((300000 + 16384)) "appended: about the new bytes sent"
 assert_trees_equal "$S" "$E/src" "appended: tree equal"
 
 # (d) truncated.
@@ -83,7 +90,7 @@ printf 'y' | dd of="$S/big2" bs=1 seek=6000000 conv=notrunc status=none
 push --streams 1      # one connection: the round trips below are its own
 is "$(stat_of 'files sent')" 2 "two files changed: two sent"
 is "$(stat_of 'round trips')" 5 "two delta files: HELLO + LIST + 2 SIGNATURE + BARRIER"
-at_most "$(stat_of 'bytes sent')" $((2 * 8192)) "two one-byte changes: one block each"
+at_most "$(stat_of 'bytes sent')" $((2 * 16384)) "two one-byte changes: one block each"
 assert_trees_equal "$S" "$E/src" "two delta files: tree equal"
 
 # (e) --whole-file sends everything.
@@ -105,7 +112,7 @@ if cmp -s "$F" "$E/src/big"; then not_ok "the remote copy still differs"; else o
 push --checksum
 is "$RC" 0 "--checksum: exit 0"
 is "$(stat_of 'files sent')" 1 "--checksum: the hidden change is sent"
-at_most "$(stat_of 'bytes sent')" $((3 * 8192)) "--checksum: as a delta"
+at_most "$(stat_of 'bytes sent')" 16384 "--checksum: as a delta"
 assert_trees_equal "$S" "$E/src" "--checksum: tree equal"
 push --checksum
 is "$(stat_of 'files sent')/$(stat_of 'bytes sent')" 0/0 "--checksum, nothing changed: nothing sent"
@@ -131,7 +138,10 @@ R="$RAWCALL"
 printf '0123456789' >"$E/ten"
 run "$R" default signature src/big
 is "${OUT%%$'\n'*}" SYNC_OK "SIGNATURE of a file: OK"
-like "$OUT" "block_size=4096 file_size=$(stat -c %s "$F") blocks=" "SIGNATURE: block size and file size"
+size=$(stat -c %s "$F")
+blocks=$(((size + 16383) / 16384))
+like "$OUT" "block_size=16384 file_size=$size blocks=$blocks strong_size=8 strong_bytes=$((blocks * 8))\$" \
+	"SIGNATURE: block size, file size, 8-byte strong sums packed"
 run "$R" default signature src
 is "$OUT" SYNC_ERR_ISDIR "SIGNATURE of a directory: ISDIR"
 ln -s ten "$E/lnk"

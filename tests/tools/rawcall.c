@@ -54,8 +54,9 @@
  * first failed call, or SYNC_OK; for list, one more line per entry
  * ("TYPE MODE SIZE SEC.NSEC PATH[ -> TARGET]", names escaped; list-hash adds
  * " #HEX" when the entry has a hash); for read, a line "len=N eof=B" and the
- * data escaped; for signature, a line "block_size=N file_size=N blocks=N".  --no-hello skips HELLO so that
- * the NOSESSION rule can be tested.  --caps N asks HELLO for the capability
+ * data escaped; for signature, a line "block_size=N file_size=N blocks=N
+ * strong_size=N strong_bytes=N".  --no-hello skips HELLO so that the
+ * NOSESSION rule can be tested.  --caps N asks HELLO for the capability
  * bits N (default none); then hello prints a second line "caps=N", what
  * the server granted.
  *
@@ -580,7 +581,10 @@ do_read(CLIENT *cl, sync_path path, unsigned long long off, unsigned count)
 	return EXIT_DONE;
 }
 
-/* SIGNATURE of path; prints status and "block_size=N file_size=N blocks=N". */
+/*
+ * SIGNATURE of path; prints status and "block_size=N file_size=N blocks=N
+ * strong_size=N strong_bytes=N".
+ */
 static int
 do_signature(CLIENT *cl, sync_path path)
 {
@@ -597,8 +601,9 @@ do_signature(CLIENT *cl, sync_path path)
 	if (r.status == SYNC_OK) {
 		signature_ok *ok = &r.signature_res_u.ok;
 
-		printf("block_size=%u file_size=%llu blocks=%u\n", ok->block_size,
-		    (unsigned long long)ok->file_size, ok->blocks.blocks_len);
+		printf("block_size=%u file_size=%llu blocks=%u strong_size=%u strong_bytes=%u\n",
+		    ok->block_size, (unsigned long long)ok->file_size, ok->weak.weak_len,
+		    ok->strong_size, ok->strong.strong_len);
 	}
 	xdr_free(XDRPROC(xdr_signature_res), (char *)&r);
 	return EXIT_DONE;

@@ -90,17 +90,59 @@ apply(void *ctx, const struct delta_op *op)
 	return r->stop_after > 0 && r->ops >= (size_t)r->stop_after;
 }
 
+/* A signature with the storage of its sums (sig points into it). */
+struct signed_file {
+	struct delta_sig sig;
+	uint32_t        *weak;
+	unsigned char   *strong;
+};
+
 /*
- * Signs old, matches new against it with opts, and rebuilds.  Fills r
- * (caller frees r->out).  Exits on setup failure.
+ * Signs the first len bytes of fd into f with block_size and strong_size
+ * (0: syncd's rules for len).  Exits on failure.
  */
 static void
-run(const unsigned char *old, size_t oldlen, const unsigned char *new, size_t newlen,
-    const struct delta_match_opts *opts, struct result *r, int stop_after)
+sign(int fd, size_t len, uint32_t block_size, uint32_t strong_size, struct signed_file *f)
 {
-	struct delta_sig sig = { 0 };
+	memset(f, 0, sizeof *f);
+	f->sig.block_size = block_size != 0 ? block_size : delta_block_size(len);
+	f->sig.strong_size = strong_size != 0 ? strong_size :
+	    delta_strong_size(len, f->sig.block_size);
+	f->sig.file_size = len;
+	f->sig.n = (size_t)delta_block_count(len, f->sig.block_size);
+	f->weak = calloc(f->sig.n + 1, sizeof *f->weak);
+	f->strong = calloc(f->sig.n + 1, f->sig.strong_size);
+	if (f->weak == NULL || f->strong == NULL ||
+	    delta_signature_fd(fd, len, f->sig.block_size, f->sig.strong_size, f->weak,
+	    f->strong) != 0) {
+		perror("signature");
+		exit(2);
+	}
+	f->sig.weak = f->weak;
+	f->sig.strong = f->strong;
+}
+
+/* Frees what sign() allocated. */
+static void
+unsign(struct signed_file *f)
+{
+	free(f->weak);
+	free(f->strong);
+	memset(f, 0, sizeof *f);
+}
+
+/*
+ * Signs old (strong sums of strong_size bytes, 0: syncd's rule), matches
+ * new against it with opts, and rebuilds.  Fills r (caller frees r->out).
+ * Exits on setup failure.
+ */
+static void
+run_sized(const unsigned char *old, size_t oldlen, const unsigned char *new, size_t newlen,
+    const struct delta_match_opts *opts, uint32_t strong_size, struct result *r,
+    int stop_after)
+{
+	struct signed_file f;
 	struct delta_index *ix;
-	sync_block *blocks;
 	int ofd = mem_fd(old, oldlen), nfd = mem_fd(new, newlen);
 
 	memset(r, 0, sizeof *r);
@@ -110,47 +152,57 @@ run(const unsigned char *old, size_t oldlen, const unsigned char *new, size_t ne
 	r->newlen = newlen;
 	r->stop_after = stop_after;
 	r->out = calloc(1, newlen + 1);
-	sig.block_size = delta_block_size(oldlen);
-	sig.file_size = oldlen;
-	sig.n = (size_t)delta_block_count(oldlen, sig.block_size);
-	blocks = calloc(sig.n + 1, sizeof *blocks);
-	if (r->out == NULL || blocks == NULL ||
-	    delta_signature_fd(ofd, oldlen, sig.block_size, blocks) != 0) {
-		perror("signature");
+	if (r->out == NULL)
 		exit(2);
-	}
-	sig.blocks = blocks;
-	if ((ix = delta_index_new(&sig)) == NULL) {
+	sign(ofd, oldlen, 0, strong_size, &f);
+	if ((ix = delta_index_new(&f.sig)) == NULL) {
 		perror("index");
 		exit(2);
 	}
 	r->rc = delta_match_fd(ix, nfd, newlen, opts, apply, r, r->hash);
 	delta_index_free(ix);
-	free(blocks);
+	unsign(&f);
 	close(ofd);
 	close(nfd);
+}
+
+/* run_sized() with syncd's strong sum length. */
+static void
+run(const unsigned char *old, size_t oldlen, const unsigned char *new, size_t newlen,
+    const struct delta_match_opts *opts, struct result *r, int stop_after)
+{
+	run_sized(old, oldlen, new, newlen, opts, 0, r, stop_after);
 }
 
 /* The tiny windows: many refills and literal splits even in small files. */
 static const struct delta_match_opts tiny = { .literal_max = 777, .read_size = 1 };
 
 /*
- * Runs one scenario with default and tiny windows and checks what always
- * holds: success, tiling, bounds, exact rebuild, whole-file hash.  Returns
- * the default run's result in *out (caller frees out->out).
+ * Runs one scenario with default and tiny windows (syncd's strong sum
+ * length), and with strong sums cut to 4 bytes and left whole (16), and
+ * checks what always holds: success, tiling, bounds, exact rebuild,
+ * whole-file hash, and the same matches every time.  Returns the first
+ * run's result in *out (caller frees out->out).
  */
 static void
 scenario(const char *what, const unsigned char *old, size_t oldlen,
     const unsigned char *new, size_t newlen, struct result *out)
 {
+	static const struct { const struct delta_match_opts *opts; uint32_t strong; const char *how; }
+	    pass[] = {
+		{ NULL, 0, "default windows" },
+		{ &tiny, 0, "tiny windows" },
+		{ NULL, 4, "4-byte strong sums" },
+		{ NULL, DELTA_HASH_LEN, "16-byte strong sums" },
+	};
 	unsigned char want[DELTA_HASH_LEN];
 	struct result r;
 
 	delta_strong(new, newlen, want);
-	for (int pass = 0; pass < 2; pass++) {
-		const char *how = pass == 0 ? "default windows" : "tiny windows";
+	for (size_t k = 0; k < sizeof pass / sizeof pass[0]; k++) {
+		const char *how = pass[k].how;
 
-		run(old, oldlen, new, newlen, pass == 0 ? NULL : &tiny, &r, 0);
+		run_sized(old, oldlen, new, newlen, pass[k].opts, pass[k].strong, &r, 0);
 		CHECK(r.rc == DELTA_OK, "%s (%s): match succeeds", what, how);
 		CHECK(r.tiled && r.next == newlen, "%s (%s): ops tile the new file in order",
 		    what, how);
@@ -159,9 +211,9 @@ scenario(const char *what, const unsigned char *old, size_t oldlen,
 		    what, how);
 		CHECK(memcmp(r.hash, want, DELTA_HASH_LEN) == 0,
 		    "%s (%s): whole-file hash is XXH3-128 of the new file", what, how);
-		if (pass == 1) {
+		if (k > 0) {
 			CHECK(r.literal == out->literal && r.copied == out->copied,
-			    "%s: tiny windows find the same matches (%llu literal)", what,
+			    "%s (%s): the same matches (%llu literal)", what, how,
 			    (unsigned long long)r.literal);
 			free(r.out);
 		} else {
@@ -246,18 +298,21 @@ test_strong(void)
 	close(fd);
 }
 
-/* The block size rule. */
+/* The block size rule: the power of two at or above sqrt(8 size), bounded. */
 static void
 test_block_size(void)
 {
 	static const uint64_t sizes[] = { 0, 1, 65536, 1u << 22, 1u << 24, (1u << 24) + 1,
-	    1ull << 30, 1ull << 36, (1ull << 36) + 1, 1ull << 38, 1ull << 40 };
+	    1u << 28, 1ull << 30, 1ull << 36, (1ull << 36) + 1, 1ull << 38, 1ull << 40 };
 	int ok = 1;
 
 	CHECK(delta_block_size(0) == DELTA_BLOCK_MIN, "empty file: 2 KiB blocks");
-	CHECK(delta_block_size(1u << 24) == 4096, "16 MiB: 4 KiB blocks (sqrt)");
-	CHECK(delta_block_size((1u << 24) + 1) == 8192, "16 MiB + 1: rounded up to 8 KiB");
-	CHECK(delta_block_size(1ull << 30) == 32768, "1 GiB: 32 KiB blocks");
+	CHECK(delta_block_size(64 * 1024) == DELTA_BLOCK_MIN, "64 KiB: 2 KiB blocks (the floor)");
+	CHECK(delta_block_size(1u << 21) == 4096, "2 MiB: 4 KiB blocks (sqrt(8 size), exact)");
+	CHECK(delta_block_size((1u << 21) + 1) == 8192, "2 MiB + 1: rounded up to 8 KiB");
+	CHECK(delta_block_size(1u << 24) == 16384, "16 MiB: 16 KiB blocks");
+	CHECK(delta_block_size(1u << 28) == 65536, "256 MiB: 64 KiB blocks, 4096 of them");
+	CHECK(delta_block_size(1ull << 30) == 131072, "1 GiB: 128 KiB blocks");
 	CHECK(delta_block_size(1ull << 36) == DELTA_BLOCK_MAX, "64 GiB: 1 MiB (the sqrt ceiling)");
 	CHECK(delta_block_size((1ull << 36) + 1) == 2u << 20,
 	    "64 GiB + 1: raised to 2 MiB so the count fits SYNC_SIG_MAX");
@@ -276,27 +331,99 @@ test_block_size(void)
 	    "block count is ceil(size / block)");
 }
 
-/* Signatures: layout and validation. */
+/* Returns ceil(log2(x)) (0 for x <= 1), the slow way. */
+static unsigned
+bits_for(uint64_t x)
+{
+	unsigned k = 0;
+
+	while (k < 64 && (1ull << k) < x)
+		k++;
+	return k;
+}
+
+/*
+ * The strong sum rule: at least 8 bytes, at most 16, and enough bits for
+ * size x blocks x 2^-16 x 2^-8s <= 2^-30 at every size syncd signs.
+ */
+static void
+test_strong_size(void)
+{
+	int ok = 1;
+
+	CHECK(delta_strong_size(0, DELTA_BLOCK_MIN) == DELTA_STRONG_MIN,
+	    "empty file: 8-byte strong sums (the floor)");
+	CHECK(delta_strong_size(64 * 1024, DELTA_BLOCK_MIN) == 8, "64 KiB: 8 bytes");
+	CHECK(delta_strong_size(1u << 28, 65536) == 8,
+	    "256 MiB in 4096 blocks: 8 bytes (54 bits needed)");
+	CHECK(delta_strong_size(1ull << 35, 1u << 19) == 9,
+	    "32 GiB in 65536 blocks: 9 bytes (65 bits needed)");
+	CHECK(delta_strong_size(1ull << 40, DELTA_BLOCK_LIMIT) == 9,
+	    "1 TiB in 65536 blocks: 9 bytes (70 bits needed)");
+	CHECK(delta_strong_size(1ull << 60, 1) == DELTA_HASH_LEN,
+	    "an absurd block count: capped at 16 bytes");
+	for (unsigned e = 0; e <= 40; e++) {
+		for (uint64_t size = (1ull << e) - (e > 0); size <= (1ull << e) + 1; size++) {
+			uint32_t b = delta_block_size(size), ss;
+			unsigned need;
+
+			if (b == 0)
+				continue;       /* beyond 1 TiB: no signature */
+			ss = delta_strong_size(size, b);
+			need = bits_for(size) + bits_for(delta_block_count(size, b)) + 14;
+			if (ss < DELTA_STRONG_MIN || ss > DELTA_HASH_LEN || 8 * ss < need ||
+			    (ss > DELTA_STRONG_MIN && 8 * (ss - 1) >= need))
+				ok = 0;
+		}
+	}
+	CHECK(ok, "from 1 byte to 1 TiB: the least bytes that hold the bits needed, >= 8");
+}
+
+/* Signatures: layout, truncated strong sums, and validation. */
 static void
 test_signature(void)
 {
-	unsigned char buf[5000], s[DELTA_HASH_LEN];
-	sync_block blocks[3];
-	struct delta_sig sig = { 2048, 5000, 3, blocks };
-	int fd;
+	unsigned char buf[5000], s[DELTA_HASH_LEN], s0[DELTA_HASH_LEN];
+	unsigned char strong[3 * DELTA_HASH_LEN + 1];
+	uint32_t weak[3];
+	struct delta_sig sig = { .block_size = 2048, .strong_size = 8, .file_size = 5000,
+	    .n = 3, .weak = weak, .strong = strong };
+	int fd, prefixes = 1;
 
 	fill_random(buf, sizeof buf, 3);
 	fd = mem_fd(buf, sizeof buf);
-	CHECK(delta_signature_fd(fd, 5000, 2048, blocks) == 0, "signature of 5000 bytes");
+	CHECK(delta_signature_fd(fd, 5000, 2048, 8, weak, strong) == 0, "signature of 5000 bytes");
 	delta_strong(buf + 4096, 904, s);
-	CHECK(blocks[0].weak == delta_weak(buf, 2048) && blocks[2].weak == delta_weak(buf + 4096, 904) &&
-	    memcmp(blocks[2].strong, s, DELTA_HASH_LEN) == 0,
+	delta_strong(buf, 2048, s0);
+	CHECK(weak[0] == delta_weak(buf, 2048) && weak[2] == delta_weak(buf + 4096, 904) &&
+	    memcmp(strong + 2 * 8, s, 8) == 0,
 	    "block i covers [i*L, min((i+1)*L, size)): the last one is short");
 	CHECK(delta_sig_valid(&sig), "a consistent signature is valid");
+	for (uint32_t ss = 1; ss <= DELTA_HASH_LEN; ss++) {
+		memset(strong, 0xee, sizeof strong);
+		if (delta_signature_fd(fd, 5000, 2048, ss, weak, strong) != 0 ||
+		    memcmp(strong, s0, ss) != 0 || memcmp(strong + 2 * ss, s, ss) != 0 ||
+		    strong[3 * ss] != 0xee)
+			prefixes = 0;
+	}
+	CHECK(prefixes, "strong sums of 1..16 bytes: packed prefixes of canonical XXH3-128");
 	errno = 0;
-	CHECK(delta_signature_fd(fd, 6000, 2048, blocks) != 0 && errno == ENODATA,
+	CHECK(delta_signature_fd(fd, 5000, 2048, 0, weak, strong) != 0 && errno == EINVAL,
+	    "signature with 0-byte strong sums: EINVAL");
+	errno = 0;
+	CHECK(delta_signature_fd(fd, 5000, 2048, 17, weak, strong) != 0 && errno == EINVAL,
+	    "signature with 17-byte strong sums: EINVAL");
+	errno = 0;
+	CHECK(delta_signature_fd(fd, 6000, 2048, 8, weak, strong) != 0 && errno == ENODATA,
 	    "signature of a file shorter than announced: ENODATA");
 	close(fd);
+	sig.strong_size = 0;
+	CHECK(!delta_sig_valid(&sig), "strong size 0: invalid");
+	sig.strong_size = DELTA_HASH_LEN + 1;
+	CHECK(!delta_sig_valid(&sig), "strong size 17: invalid");
+	sig.strong_size = 1;
+	CHECK(delta_sig_valid(&sig), "strong size 1: valid (a server may choose it)");
+	sig.strong_size = 8;
 	sig.n = 2;
 	CHECK(!delta_sig_valid(&sig), "block count not ceil(size/block): invalid");
 	sig.n = 3;
@@ -311,8 +438,51 @@ test_signature(void)
 	CHECK(!delta_sig_valid(&sig), "more than SYNC_SIG_MAX blocks: invalid");
 	errno = 0;
 	CHECK(delta_index_new(&sig) == NULL && errno == EINVAL, "an invalid signature is not indexed");
-	sig = (struct delta_sig){ 2048, 10, 1, NULL };
-	CHECK(!delta_sig_valid(&sig), "blocks missing: invalid");
+	sig = (struct delta_sig){ .block_size = 2048, .strong_size = 8, .file_size = 10, .n = 1,
+	    .weak = NULL, .strong = strong };
+	CHECK(!delta_sig_valid(&sig), "weak sums missing: invalid");
+	sig.weak = weak;
+	sig.strong = NULL;
+	CHECK(!delta_sig_valid(&sig), "strong sums missing: invalid");
+}
+
+/*
+ * A file of 64 MiB or more is signed by two threads, in halves: the sums
+ * must be those of each block all the same, and a file that ends early
+ * still fails with ENODATA.
+ */
+static void
+test_split_signature(void)
+{
+	const size_t N = (64u << 20) + 12345;
+	unsigned char *buf = malloc(N), *strong, s[DELTA_HASH_LEN];
+	uint32_t L = delta_block_size(N), ss = delta_strong_size(N, L), *weak;
+	size_t n = (size_t)delta_block_count(N, L);
+	int fd, same = 1;
+
+	weak = calloc(n, sizeof *weak);
+	strong = calloc(n, ss);
+	if (buf == NULL || weak == NULL || strong == NULL)
+		exit(2);
+	fill_random(buf, N, 14);
+	fd = mem_fd(buf, N);
+	CHECK(delta_signature_fd(fd, N, L, ss, weak, strong) == 0,
+	    "64 MiB + 12345 bytes: signed (two threads, %zu blocks of %u)", n, L);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = i + 1 < n ? L : N - (n - 1) * (size_t)L;
+
+		delta_strong(buf + i * L, len, s);
+		if (weak[i] != delta_weak(buf + i * L, len) || memcmp(strong + i * ss, s, ss) != 0)
+			same = 0;
+	}
+	CHECK(same, "two threads: every block's sums are its own, the halves meet exactly");
+	errno = 0;
+	CHECK(delta_signature_fd(fd, N + 1, L, ss, weak, strong) != 0 && errno == ENODATA,
+	    "two threads, file shorter than announced: ENODATA");
+	close(fd);
+	free(buf);
+	free(weak);
+	free(strong);
 }
 
 /* Edits of a file of OLDN bytes (not a whole number of blocks). */
@@ -469,10 +639,9 @@ static void
 test_failures(void)
 {
 	static unsigned char old[OLDN];
-	struct delta_sig sig = { 0 };
+	struct signed_file f;
 	struct delta_index *ix;
 	struct result r;
-	sync_block *blocks;
 	int fd;
 
 	fill_random(old, sizeof old, 7);
@@ -480,15 +649,9 @@ test_failures(void)
 	CHECK(r.rc == DELTA_STOPPED && r.ops == 1, "a non-zero callback stops the match");
 	free(r.out);
 
-	sig.block_size = BL;
-	sig.file_size = OLDN;
-	sig.n = (size_t)delta_block_count(OLDN, BL);
-	blocks = calloc(sig.n, sizeof *blocks);
 	fd = mem_fd(old, OLDN);
-	if (blocks == NULL || delta_signature_fd(fd, OLDN, BL, blocks) != 0)
-		exit(2);
-	sig.blocks = blocks;
-	ix = delta_index_new(&sig);
+	sign(fd, OLDN, BL, 0, &f);
+	ix = delta_index_new(&f.sig);
 	memset(&r, 0, sizeof r);
 	r.out = calloc(1, OLDN + 100);
 	r.old = old;
@@ -500,28 +663,153 @@ test_failures(void)
 	    DELTA_ERROR && errno == ENODATA, "a new file shorter than announced: ENODATA");
 	free(r.out);
 	delta_index_free(ix);
-	free(blocks);
+	unsign(&f);
 	close(fd);
 }
 
-/* A hostile signature: every block has the same weak sum; work stays bounded. */
+/*
+ * A basis that changed after its signature (or, alike, a false match of
+ * truncated strong sums): the ops then rebuild something else, and only
+ * the whole-file hash, which describes what the matcher read, tells --
+ * which is why COMMIT carries it and the client resends on CHECKSUM.
+ */
+static void
+test_stale_basis(void)
+{
+	static unsigned char signed_old[OLDN], real_old[OLDN];
+	unsigned char want[DELTA_HASH_LEN], got[DELTA_HASH_LEN];
+	struct signed_file f;
+	struct delta_index *ix;
+	struct result r;
+	int sfd, nfd;
+
+	fill_random(signed_old, sizeof signed_old, 11);
+	memcpy(real_old, signed_old, sizeof real_old);
+	real_old[5 * BL + 17] ^= 0x55;          /* changed after SIGNATURE */
+	sfd = mem_fd(signed_old, OLDN);
+	nfd = mem_fd(signed_old, OLDN);         /* the new file: what was signed */
+	sign(sfd, OLDN, 0, 0, &f);
+	ix = delta_index_new(&f.sig);
+	memset(&r, 0, sizeof r);
+	r.out = calloc(1, OLDN);
+	r.old = real_old;
+	r.oldlen = r.newlen = OLDN;
+	r.tiled = r.in_bounds = 1;
+	CHECK(ix != NULL && delta_match_fd(ix, nfd, OLDN, NULL, apply, &r, r.hash) == DELTA_OK &&
+	    r.literal == 0, "stale basis: everything matches the signature");
+	delta_strong(signed_old, OLDN, want);
+	delta_strong(r.out, OLDN, got);
+	CHECK(memcmp(r.hash, want, DELTA_HASH_LEN) == 0 && memcmp(got, want, DELTA_HASH_LEN) != 0,
+	    "stale basis: the rebuild differs and the whole-file hash says so");
+	free(r.out);
+	delta_index_free(ix);
+	unsign(&f);
+	close(sfd);
+	close(nfd);
+}
+
+/*
+ * Edits at block boundaries and file ends with the larger blocks of the
+ * sqrt(8 size) rule (8 KiB for this 2 MiB file, short last block): every
+ * match around them is still found.
+ */
+static void
+test_boundaries(void)
+{
+	const size_t N = (2u << 20) + 3333;
+	unsigned char *old = malloc(N), ins[8192];
+	uint32_t L = delta_block_size(N);
+	size_t full = N / L * L, len;
+	unsigned char *n;
+	struct result r;
+
+	if (old == NULL)
+		exit(2);
+	fill_random(old, N, 12);
+	fill_random(ins, sizeof ins, 13);
+	CHECK(L == 8192 && delta_strong_size(N, L) == 8, "2 MiB + 3333: 8 KiB blocks, 8-byte sums");
+
+	n = splice(old, N, 100 * L, 100 * L, ins, 100, &len);
+	scenario("100 bytes inserted at a block boundary", old, N, n, len, &r);
+	CHECK(r.literal == 100 && r.copies == 2, "insert at a boundary: only the 100 bytes");
+	free(r.out);
+	free(n);
+
+	n = splice(old, N, 100 * L - 1, 100 * L + 1, ins, 0, &len);
+	scenario("2 bytes deleted across a block boundary", old, N, n, len, &r);
+	CHECK(r.literal == 2 * L - 2 && r.copies == 2, "delete across a boundary: two blocks less 2");
+	free(r.out);
+	free(n);
+
+	n = splice(old, N, 100 * L, 101 * L, ins, L, &len);
+	scenario("exactly one block overwritten", old, N, n, len, &r);
+	CHECK(r.literal == L && r.copies == 2, "one block overwritten: that block literal");
+	free(r.out);
+	free(n);
+
+	n = splice(old, N, 0, L, ins, 0, &len);
+	scenario("first block deleted", old, N, n, len, &r);
+	CHECK(r.literal == 0 && r.copies == 1, "first block deleted: one COPY, nothing literal");
+	free(r.out);
+	free(n);
+
+	n = splice(old, N, full, full, ins, 100, &len);
+	scenario("100 bytes inserted before the short last block", old, N, n, len, &r);
+	CHECK(r.literal == 100 && r.copied == N && r.copies == 2,
+	    "insert before the short block: only the insert (the short block still ends the file)");
+	free(r.out);
+	free(n);
+
+	n = splice(old, N, full - 1, full - 1, ins, 1, &len);
+	scenario("1 byte inserted in the last full block", old, N, n, len, &r);
+	CHECK(r.literal == L + 1 && r.copied == full - L + (N - full),
+	    "insert in the last full block: that block + 1, the short block still matches");
+	free(r.out);
+	free(n);
+
+	n = splice(old, N, N, N, ins, 5000, &len);
+	scenario("5000 bytes appended", old, N, n, len, &r);
+	CHECK(r.literal == 5000 + (N - full) && r.copied == full,
+	    "append: the new bytes and the old short block");
+	free(r.out);
+	free(n);
+
+	n = splice(old, N, 0, 0, ins, 5000, &len);
+	scenario("5000 bytes inserted at the start", old, N, n, len, &r);
+	CHECK(r.literal == 5000 && r.copied == N, "insert at the start: one COPY of all");
+	free(r.out);
+	free(n);
+
+	scenario("truncated at a block boundary", old, N, old, 200 * L, &r);
+	CHECK(r.literal == 0 && r.copies == 1, "truncate at a boundary: one COPY");
+	free(r.out);
+	free(old);
+}
+
+/*
+ * A hostile signature: every block has the same weak sum; work stays
+ * bounded.
+ */
 static void
 test_hostile_signature(void)
 {
 	static unsigned char zeros[256 * 1024];
-	sync_block *blocks = calloc(SYNC_SIG_MAX, sizeof *blocks);
-	struct delta_sig sig = { 1, SYNC_SIG_MAX, SYNC_SIG_MAX, NULL };
+	uint32_t *weak = calloc(SYNC_SIG_MAX, sizeof *weak);
+	unsigned char *strong = malloc((size_t)SYNC_SIG_MAX * DELTA_HASH_LEN);
+	struct delta_sig sig = { .block_size = 1, .strong_size = DELTA_HASH_LEN,
+	    .file_size = SYNC_SIG_MAX, .n = SYNC_SIG_MAX };
 	struct delta_index *ix;
 	struct result r;
 	int fd = mem_fd(zeros, sizeof zeros);
 
-	if (blocks == NULL)
+	if (weak == NULL || strong == NULL)
 		exit(2);
 	for (size_t i = 0; i < SYNC_SIG_MAX; i++) {
-		blocks[i].weak = delta_weak(zeros, 1);
-		fill_random((unsigned char *)blocks[i].strong, DELTA_HASH_LEN, (uint32_t)i + 100);
+		weak[i] = delta_weak(zeros, 1);
+		fill_random(strong + i * DELTA_HASH_LEN, DELTA_HASH_LEN, (uint32_t)i + 100);
 	}
-	sig.blocks = blocks;
+	sig.weak = weak;
+	sig.strong = strong;
 	ix = delta_index_new(&sig);
 	memset(&r, 0, sizeof r);
 	r.out = calloc(1, sizeof zeros);
@@ -534,7 +822,8 @@ test_hostile_signature(void)
 	    "65536 colliding blocks: the match ends (bounded probing), all literal");
 	free(r.out);
 	delta_index_free(ix);
-	free(blocks);
+	free(weak);
+	free(strong);
 	close(fd);
 }
 
@@ -566,10 +855,14 @@ main(void)
 	test_weak();
 	test_strong();
 	test_block_size();
+	test_strong_size();
 	test_signature();
+	test_split_signature();
 	test_edits();
 	test_minimal_ops();
 	test_failures();
+	test_stale_basis();
+	test_boundaries();
 	test_hostile_signature();
 	test_large();
 	return check_done();

@@ -494,7 +494,8 @@ test_bad_paths(void)
 		CHECK(do_create_basis(900 + i, p) == SYNC_ERR_BADPATH,
 		    "create with basis '%s': BADPATH", w);
 		CHECK(do_signature(p, &sr) == SYNC_ERR_BADPATH &&
-		    sr.signature_res_u.ok.blocks.blocks_val == NULL, "signature '%s': BADPATH", w);
+		    sr.signature_res_u.ok.weak.weak_val == NULL &&
+		    sr.signature_res_u.ok.strong.strong_val == NULL, "signature '%s': BADPATH", w);
 		free_signature(&sr);
 		CHECK(do_mkdir(p, 0755) == SYNC_ERR_BADPATH, "mkdir '%s': BADPATH", w);
 		CHECK(do_symlink(p, sp("x"), 0, 0) == SYNC_ERR_BADPATH,
@@ -1218,16 +1219,20 @@ test_delta(void)
 	/* SIGNATURE */
 	delta_strong(data + 8192, 1808, h);
 	CHECK(do_signature(sp("base"), &sr) == SYNC_OK && ok->block_size == 2048 &&
-	    ok->file_size == sizeof data && ok->blocks.blocks_len == 5,
+	    ok->file_size == sizeof data && ok->weak.weak_len == 5,
 	    "signature: 5 blocks of 2 KiB for 10000 bytes");
+	CHECK(sr.status == SYNC_OK && ok->strong_size == DELTA_STRONG_MIN &&
+	    ok->strong.strong_len == 5 * DELTA_STRONG_MIN,
+	    "signature: 8-byte strong sums, packed (40 bytes for 5 blocks)");
 	CHECK(sr.status == SYNC_OK &&
-	    ok->blocks.blocks_val[0].weak == delta_weak((unsigned char *)data, 2048) &&
-	    ok->blocks.blocks_val[4].weak == delta_weak((unsigned char *)data + 8192, 1808) &&
-	    memcmp(ok->blocks.blocks_val[4].strong, h, DELTA_HASH_LEN) == 0,
+	    ok->weak.weak_val[0] == delta_weak((unsigned char *)data, 2048) &&
+	    ok->weak.weak_val[4] == delta_weak((unsigned char *)data + 8192, 1808) &&
+	    memcmp(ok->strong.strong_val + 4 * DELTA_STRONG_MIN, h, DELTA_STRONG_MIN) == 0,
 	    "signature: weak and strong sums of each block, the last one short");
 	free_signature(&sr);
 	put_file("empty", "", 0);
-	CHECK(do_signature(sp("empty"), &sr) == SYNC_OK && ok->blocks.blocks_len == 0 &&
+	CHECK(do_signature(sp("empty"), &sr) == SYNC_OK && ok->weak.weak_len == 0 &&
+	    ok->strong.strong_len == 0 &&
 	    ok->file_size == 0, "signature of an empty file: no blocks");
 	free_signature(&sr);
 	CHECK(do_signature(sp("dir"), &sr) == SYNC_ERR_ISDIR, "signature of a directory: ISDIR");
