@@ -32,11 +32,17 @@ CLIENT_OBJ = $(call obj,$(filter-out client/main.c,$(wildcard client/*.c)))
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/*.c))
 TEST_TOOLS = $(patsubst tests/tools/%.c,$(B)/tests/%,$(wildcard tests/tools/*.c))
 
+# libFuzzer harnesses (fuzz/), built with clang in build-fuzz.
+FUZZERS    = $(B)/fuzz/fuzz_xdr $(B)/fuzz/fuzz_server $(B)/fuzz/fuzz_sequence
+FUZZ_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+             -fno-sanitize-recover=all
+
 # Packages the build, the tests and the demo need on Debian 12.
 DEPS = gcc make libc6-dev libtirpc-dev rpcsvc-proto rpcbind pkgconf \
-       iproute2 util-linux procps libxxhash-dev libzstd-dev libssl-dev
+       iproute2 util-linux procps libxxhash-dev libzstd-dev libssl-dev \
+       clang libclang-rt-14-dev
 
-.PHONY: all tests check demo deps install clean
+.PHONY: all tests check demo deps install clean fuzz fuzz-build fuzzers fuzz-seeds
 
 all: $(B)/syncd $(B)/syncctl
 
@@ -62,6 +68,19 @@ $(B)/tests/client_%: $(call obj,tests/unit/client_%.c) $(CLIENT_OBJ) $(COMMON_OB
 $(B)/tests/%: $(call obj,tests/tools/%.c) $(COMMON_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Fuzz harnesses: the decoders alone, or syncd's code with a shared stage.
+$(B)/fuzz/fuzz_xdr: $(call obj,fuzz/fuzz_xdr.c) $(GEN_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/fuzz/fuzz_%: $(call obj,fuzz/fuzz_%.c fuzz/fuzzlib.c) $(SERVER_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/fuzz/mkseeds: $(call obj,fuzz/mkseeds.c) $(GEN_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+fuzzers: $(FUZZERS) $(B)/fuzz/mkseeds
 
 $(B)/gen/sync.h: sync.x
 	@mkdir -p $(@D)
@@ -98,11 +117,26 @@ endef
 deps:
 	$(call apt_missing,$(DEPS))
 
-# The whole suite, once normally and once under ASan+UBSan; one summary line.
+# The whole suite, once normally and once under ASan+UBSan, and each fuzz
+# harness for FUZZ_SECONDS (20) from its committed corpus; one summary line.
 check: deps
 	$(MAKE) tests
 	$(MAKE) B=build-asan CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" tests
-	tests/run $(B) build-asan
+	$(MAKE) fuzz-build
+	tests/run $(B) build-asan build-fuzz
+
+# The harnesses, longer: make fuzz FUZZ_SECONDS=3600.
+FUZZ_SECONDS ?= 300
+fuzz: deps fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run build-fuzz
+
+fuzz-build:
+	$(MAKE) B=build-fuzz CC=clang CFLAGS="$(FUZZ_FLAGS)" \
+		LDFLAGS="-fsanitize=address,undefined" fuzzers
+
+# Rewrites the committed seeds (after a change to sync.x): commit fuzz/corpus.
+fuzz-seeds: fuzz-build
+	build-fuzz/fuzz/mkseeds fuzz/corpus
 
 demo: deps all
 	scripts/demo.sh $(B)
@@ -134,4 +168,4 @@ install: all
 	$(INSTALL) -m 0755 $(B)/syncctl $(DESTDIR)$(BINDIR)/syncctl
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
