@@ -39,6 +39,7 @@ struct section {
 	int have_secrets;
 	int have_allow, have_deny;
 	int have_max;
+	int have_uid, have_gid;
 	struct config *cfg;     /* for the global keys (before any section) */
 	int have_global_max, have_idle;
 };
@@ -199,6 +200,8 @@ exports_free(struct config *cfg)
 		free(e->name);
 		free(e->path);
 		free(e->secrets_file);
+		free(e->uid_name);
+		free(e->gid_name);
 		secrets_free(&e->secrets);
 		hostacl_free(&e->hosts_allow);
 		hostacl_free(&e->hosts_deny);
@@ -261,6 +264,7 @@ section_begin(struct config *cfg, struct section *sec, const char *s,
 	e = &cfg->exports[cfg->nexports];
 	memset(e, 0, sizeof *e);
 	e->root_fd = -1;
+	e->uid = e->gid = -1;
 	e->name = strndup(name, nlen);
 	if (e->name == NULL)
 		return config_error(err, errlen, origin, line, "out of memory");
@@ -270,6 +274,7 @@ section_begin(struct config *cfg, struct section *sec, const char *s,
 	sec->line = line;
 	sec->have_path = sec->have_read_only = sec->have_secrets = 0;
 	sec->have_allow = sec->have_deny = sec->have_max = 0;
+	sec->have_uid = sec->have_gid = 0;
 	return 0;
 }
 
@@ -395,6 +400,19 @@ key_value(struct section *sec, const char *s, size_t len, const char *origin,
 			    "'max connections' must be a number from 1 to 65536, not '%s'", q);
 		}
 		sec->have_max = 1;
+	} else if (strcmp(key, "uid") == 0 || strcmp(key, "gid") == 0) {
+		int is_uid = key[0] == 'u';
+		int *have = is_uid ? &sec->have_uid : &sec->have_gid;
+		char **out = is_uid ? &sec->e->uid_name : &sec->e->gid_name;
+
+		if (*have)
+			return config_error(err, errlen, origin, line, "duplicate key '%s'", key);
+		if (vlen == 0 || vlen > 64 || memchr(v, ' ', vlen) != NULL)
+			return config_error(err, errlen, origin, line,
+			    "'%s' must be a user or group name or number", key);
+		if ((*out = strndup(v, vlen)) == NULL)
+			return config_error(err, errlen, origin, line, "out of memory");
+		*have = 1;
 	} else {
 		return config_error(err, errlen, origin, line,
 		    "unknown key '%s'", q);

@@ -11,6 +11,8 @@
  *   hosts allow = 192.0.2.0/24, 2001:db8::/32
  *   hosts deny = 192.0.2.66
  *   max connections = 8            (sessions using this export at once)
+ *   uid = backup                   (touch its files as this user and group;
+ *   gid = backup                    names are resolved by main.c)
  *
  * Parsing is pure: it does not touch the exported directories or the secrets
  * files, so it can be unit-tested; main.c opens the export roots and loads

@@ -188,14 +188,22 @@ call_hello(struct conn *c, const union args *a, union results *r)
 		r->hello.status = SYNC_ERR_TOOMANY;
 		return;
 	}
-	if (s->export != NULL && s->export != e) {
-		if (s->staging != NULL) {
-			staging_flush(s);
-			staging_free(s);
-			s->staging = NULL;
-		}
-		export_release(s->export);
+	if (s->export != e && s->staging != NULL) {
+		/* The old export's files are finished under its own ids. */
+		staging_flush(s);
+		staging_free(s);
+		s->staging = NULL;
 	}
+	if (export_become(e) != 0) {
+		log_err("%s: export '%s': cannot act as uid %ld gid %ld: %s", s->peer, e->name,
+		    e->uid, e->gid, strerror(errno));
+		if (s->export != e)
+			export_release(e);
+		r->hello.status = SYNC_ERR_SERVERFAULT;
+		return;
+	}
+	if (s->export != NULL && s->export != e)
+		export_release(s->export);
 	s->export = e;
 	s->caps = h->caps & CONN_CAPS;
 	s->nonce_live = 1;

@@ -22,10 +22,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,6 +234,7 @@ config_from_root(const char *dir, struct config *cfg)
 	}
 	e->path = real;
 	e->root_fd = -1;
+	e->uid = e->gid = -1;
 	cfg->exports = e;
 	cfg->nexports = 1;
 	return 0;
@@ -256,10 +259,67 @@ load_config(const struct options *o, struct config *cfg)
 }
 
 /*
+ * Resolves a "uid"/"gid" value: a decimal number or a name (passwd/group
+ * database).  Returns the id, or -1 if there is none such.
+ */
+static long
+resolve_id(const char *v, int is_uid)
+{
+	char *end;
+	unsigned long n;
+
+	if (v[0] >= '0' && v[0] <= '9') {
+		errno = 0;
+		n = strtoul(v, &end, 10);
+		return errno == 0 && *end == '\0' && n < 0xFFFFFFFFUL ? (long)n : -1;
+	}
+	if (is_uid) {
+		struct passwd *pw = getpwnam(v);
+
+		return pw != NULL ? (long)pw->pw_uid : -1;
+	}
+	struct group *gr = getgrnam(v);
+
+	return gr != NULL ? (long)gr->gr_gid : -1;
+}
+
+/*
+ * Resolves e's uid and gid (a uid given by name brings that user's group
+ * when no gid is given) and checks that the daemon may take them: only
+ * root may act as another user.  Returns 0, or EX_CONFIG (logged).
+ */
+static int
+export_ids(struct export *e)
+{
+	if (e->uid_name != NULL && (e->uid = resolve_id(e->uid_name, 1)) < 0) {
+		log_err("export '%s': no such user '%s'", e->name, e->uid_name);
+		return EX_CONFIG;
+	}
+	if (e->gid_name != NULL && (e->gid = resolve_id(e->gid_name, 0)) < 0) {
+		log_err("export '%s': no such group '%s'", e->name, e->gid_name);
+		return EX_CONFIG;
+	}
+	if (e->uid_name != NULL && e->gid_name == NULL) {
+		struct passwd *pw = getpwuid((uid_t)e->uid);
+
+		e->gid = pw != NULL ? (long)pw->pw_gid : e->uid;
+	}
+	if (geteuid() != 0 && ((e->uid >= 0 && (uid_t)e->uid != geteuid()) ||
+	    (e->gid >= 0 && (gid_t)e->gid != getegid()))) {
+		log_err("export '%s': only root can act as uid %ld / gid %ld", e->name,
+		    e->uid, e->gid);
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
+/*
  * Opens the root of every export (O_PATH|O_DIRECTORY) so that every later
- * access starts from that fd, and loads its secrets file if it has one.
+ * access starts from that fd, loads its secrets file if it has one, and
+ * resolves its uid and gid.
  * Returns 0, or EX_CONFIG naming the export whose directory is missing or
- * not a directory, or whose secrets file is unsafe or malformed.
+ * not a directory, whose secrets file is unsafe or malformed, or whose
+ * uid/gid cannot be had.
  */
 static int
 open_exports(struct config *cfg)
@@ -280,6 +340,8 @@ open_exports(struct config *cfg)
 			log_err("export '%s': %s", e->name, err);
 			return EX_CONFIG;
 		}
+		if (export_ids(e) != 0)
+			return EX_CONFIG;
 	}
 	return 0;
 }

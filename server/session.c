@@ -8,8 +8,12 @@
  * counted), and hands it over to the BARRIER reply without copying.  A
  * session belongs to one connection thread, so nothing here locks.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "ops.h"
@@ -128,6 +132,29 @@ void
 export_release(const struct export *e)
 {
 	atomic_fetch_sub(sessions_of(e), 1);
+}
+
+/*
+ * Why raw syscalls: glibc's setgroups() changes every thread of the process
+ * (POSIX semantics), and a session must change only its own thread;
+ * setfsuid/setfsgid are per thread already.  setfsuid() reports no error:
+ * asking again and comparing is how the change is confirmed.
+ */
+int
+export_become(const struct export *e)
+{
+	uid_t uid = e->uid >= 0 ? (uid_t)e->uid : geteuid();
+	gid_t gid = e->gid >= 0 ? (gid_t)e->gid : getegid();
+
+	if (syscall(SYS_setgroups, 1, &gid) != 0 && errno != EPERM)
+		return -1;
+	(void)setfsgid(gid);
+	(void)setfsuid(uid);
+	if ((gid_t)setfsgid(gid) != gid || (uid_t)setfsuid(uid) != uid) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
 }
 
 void

@@ -28,6 +28,8 @@ struct export {
 	struct secrets secrets; /* loaded from secrets_file before serving */
 	struct host_list hosts_allow, hosts_deny;   /* empty: no restriction */
 	unsigned int max_sessions;  /* "max connections" of the export; 0: none */
+	char *uid_name, *gid_name;  /* "uid" / "gid" as written; NULL: not set */
+	long  uid, gid;             /* resolved at startup; -1: the daemon's own */
 	/*
 	 * Sessions using the export now: the one field that changes while the
 	 * daemon serves (HELLO and session end, atomically; see export_reserve).
@@ -92,6 +94,14 @@ int export_reserve(const struct export *e);
 
 /* Counts one session fewer using e. */
 void export_release(const struct export *e);
+
+/*
+ * Makes the calling thread (and the threads it starts later) touch files as
+ * e's uid and gid -- filesystem ids and supplementary groups of this thread
+ * only -- or as the daemon itself when e sets neither.  Returns 0, or -1
+ * with errno if the kernel refused.
+ */
+int export_become(const struct export *e);
 
 /*
  * Ends the session: completes pending commits, drops open temps, leaves the

@@ -217,6 +217,8 @@ test_access_keys(void)
 	    "hosts allow = 10.0.0.0/8, 2001:db8::/32\n"
 	    "hosts deny = 10.6.6.6\n"
 	    "max connections = 4\n"
+	    "uid = backup\n"
+	    "gid = 34\n"
 	    "[open]\n"
 	    "path = /srv/o\n";
 	struct config cfg;
@@ -231,8 +233,11 @@ test_access_keys(void)
 		    "secrets file kept as a path (loaded later, not by the parser)");
 		CHECK(l->hosts_allow.n == 2 && l->hosts_deny.n == 1 && l->max_sessions == 4,
 		    "host lists and the export's max connections");
+		CHECK(strcmp(l->uid_name, "backup") == 0 && strcmp(l->gid_name, "34") == 0 &&
+		    l->uid == -1 && l->gid == -1, "uid and gid kept as written (resolved later)");
 		CHECK(o->secrets_file == NULL && o->hosts_allow.n == 0 && o->hosts_deny.n == 0 &&
-		    o->max_sessions == 0, "an export without them has no restriction");
+		    o->max_sessions == 0 && o->uid_name == NULL && o->uid == -1,
+		    "an export without them has no restriction");
 	}
 	config_free(&cfg);
 	CHECK(config_parse("[a]\npath=/a\n", "t.conf", &cfg, err, sizeof err) == 0 &&
@@ -258,6 +263,10 @@ test_access_keys(void)
 	expect_error("duplicate hosts allow",
 	    "[a]\npath=/a\nhosts allow = ::1\nhosts allow = ::2\n",
 	    "t.conf:4: duplicate key 'hosts allow'");
+	expect_error("duplicate uid", "[a]\npath=/a\nuid = 1\nuid = 2\n",
+	    "t.conf:4: duplicate key 'uid'");
+	expect_error("empty gid", "[a]\npath=/a\ngid =\n",
+	    "t.conf:3: 'gid' must be a user or group name or number");
 	expect_error("duplicate export max", "[a]\npath=/a\nmax connections=1\nmax connections=2\n",
 	    "t.conf:4: duplicate key 'max connections'");
 }
