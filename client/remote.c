@@ -493,7 +493,7 @@ static int
 take_entry(struct remote *r, const sync_entry *se, int first,
     const char *after, struct entry_list *out)
 {
-	char path[PATH_BUF];
+	char path[PATH_BUF], target[PATH_BUF];
 	const sync_path *tp = &se->target;
 	struct entry e = { 0 };
 
@@ -508,7 +508,8 @@ take_entry(struct remote *r, const sync_entry *se, int first,
 	if (se->attr.mtime.nsec >= 1000000000u)
 		return proto_error(r, "LIST returned an invalid time");
 	if (se->attr.type == SYNC_LNK &&
-	    (tp->sync_path_len == 0 || memchr(tp->sync_path_val, '\0', tp->sync_path_len) != NULL))
+	    (tp->sync_path_len == 0 || tp->sync_path_len > SYNC_PATH_MAX ||
+	    memchr(tp->sync_path_val, '\0', tp->sync_path_len) != NULL))
 		return proto_error(r, "LIST returned an invalid symlink target");
 	if (se->hash.sync_hash_len != 0 &&
 	    (se->hash.sync_hash_len != SYNC_HASH_LEN || se->attr.type != SYNC_REG))
@@ -522,15 +523,13 @@ take_entry(struct remote *r, const sync_entry *se, int first,
 		memcpy(e.hash, se->hash.sync_hash_val, SYNC_HASH_LEN);
 		e.has_hash = 1;
 	}
-	e.path = strdup(path);
-	if (e.type == SYNC_LNK)
-		e.target = strndup(tp->sync_path_val, tp->sync_path_len);
-	if (e.path == NULL || (e.type == SYNC_LNK && e.target == NULL)) {
-		free(e.path);
-		free(e.target);
-		goto nomem;
+	e.path = path;
+	if (e.type == SYNC_LNK) {
+		memcpy(target, tp->sync_path_val, tp->sync_path_len);
+		target[tp->sync_path_len] = '\0';
+		e.target = target;
 	}
-	if (entry_list_push(out, &e) < 0)
+	if (entry_list_add(out, &e) < 0)
 		goto nomem;
 	return REMOTE_OK;
 nomem:
