@@ -563,10 +563,58 @@ check_tree(struct remote *r, struct entry_list *l)
 	return REMOTE_OK;
 }
 
+/* Where list_decode() puts a LIST reply: straight into the entry list. */
+struct list_sink {
+	struct remote     *r;
+	const char        *after;    /* the resume point, NULL on the first page */
+	struct entry_list *out;
+	sync_status        status;
+	u_int              count;    /* entries in the page */
+	bool_t             eof;
+	int                rc;       /* REMOTE_OK, or what the first bad entry was */
+};
+
+/*
+ * xdrproc_t of a LIST reply: decodes its entries one at a time into fixed
+ * buffers and appends each, validated by take_entry(), to sink->out, so a
+ * page of up to SYNC_LIST_MAX entries never exists in decoded form (a
+ * no-change push of a big tree holds only the compact list).  After a bad
+ * entry (sink->rc) the rest of the page is read and dropped, which keeps
+ * the connection in step.  Returns FALSE only for an undecodable reply.
+ */
+static bool_t
+list_decode(XDR *xdrs, struct list_sink *sink)
+{
+	char path[SYNC_PATH_MAX], target[SYNC_PATH_MAX], hash[SYNC_HASH_LEN];
+	sync_entry se;
+
+	if (xdrs->x_op != XDR_DECODE)
+		return TRUE;            /* nothing of ours to encode or free */
+	if (!xdr_sync_status(xdrs, &sink->status))
+		return FALSE;
+	if (sink->status != SYNC_OK)
+		return TRUE;
+	if (!xdr_u_int(xdrs, &sink->count) || sink->count > SYNC_LIST_MAX)
+		return FALSE;
+	for (u_int i = 0; i < sink->count; i++) {
+		memset(&se, 0, sizeof se);
+		se.path.sync_path_val = path;
+		se.target.sync_path_val = target;
+		se.hash.sync_hash_val = hash;
+		if (!xdr_sync_entry(xdrs, &se))
+			return FALSE;
+		if (sink->rc == REMOTE_OK)
+			sink->rc = take_entry(sink->r, &se, sink->after == NULL && i == 0,
+			    sink->after, sink->out);
+	}
+	return xdr_bool(xdrs, &sink->eof);
+}
+
 /*
  * Fetches one LIST page into out (after: the resume point, or NULL for the
- * first page; want_hash: ask for content hashes).  Returns REMOTE_OK with *st the server's status, *eof and
- * the last path of the page in last (PATH_BUF bytes), or an error.
+ * first page; want_hash: ask for content hashes).  Returns REMOTE_OK with
+ * *st the server's status, *eof and the last path of the page in last
+ * (PATH_BUF bytes), or an error.
  */
 static int
 list_page(struct remote *r, const char *path, int want_hash, const char *after,
@@ -576,35 +624,25 @@ list_page(struct remote *r, const char *path, int want_hash, const char *after,
 	    .resume = after != NULL,
 	    .after = { after ? strlen(after) : 0, (char *)(after ? after : "") },
 	    .want_hash = want_hash != 0 };
-	list_res res;
-	list_ok *ok = &res.list_res_u.ok;
+	struct list_sink sink = { .r = r, .after = after, .out = out, .rc = REMOTE_OK };
 	enum clnt_stat cs;
-	int rc = REMOTE_OK;
 
-	memset(&res, 0, sizeof res);
 	r->round_trips++;
 	cs = clnt_call(r->cl, SYNC_LIST, (xdrproc_t)xdr_list_args, (caddr_t)&a,
-	    (xdrproc_t)xdr_list_res, (caddr_t)&res, r->timeout);
-	if (cs != RPC_SUCCESS) {
-		rc = call_failed(r, "LIST", cs);
-		goto out;
-	}
-	*st = res.status;
-	if (res.status != SYNC_OK)
-		goto out;
-	if (ok->entries.entries_len == 0 && !ok->eof) {
-		rc = proto_error(r, "LIST returned an empty page before the end");
-		goto out;
-	}
-	for (u_int i = 0; i < ok->entries.entries_len && rc == REMOTE_OK; i++)
-		rc = take_entry(r, &ok->entries.entries_val[i],
-		    after == NULL && i == 0, after, out);
-	if (rc == REMOTE_OK && out->n > 0)
+	    (xdrproc_t)list_decode, (caddr_t)&sink, r->timeout);
+	if (cs != RPC_SUCCESS)
+		return call_failed(r, "LIST", cs);
+	*st = sink.status;
+	if (sink.status != SYNC_OK)
+		return REMOTE_OK;
+	if (sink.rc != REMOTE_OK)
+		return sink.rc;
+	if (sink.count == 0 && !sink.eof)
+		return proto_error(r, "LIST returned an empty page before the end");
+	if (out->n > 0)
 		strcpy(last, out->v[out->n - 1].path);
-	*eof = ok->eof;
-out:
-	xdr_free((xdrproc_t)xdr_list_res, (char *)&res);
-	return rc;
+	*eof = sink.eof;
+	return REMOTE_OK;
 }
 
 int
