@@ -57,7 +57,7 @@ struct remote {
 	/* The path of every batched call since the last BARRIER. */
 	char          *names;         /* NUL-terminated paths, back to back */
 	size_t         names_len, names_cap;
-	size_t        *calls;         /* per call: offset of its path in names */
+	uint32_t      *calls;         /* per call: offset of its path in names */
 	size_t         ncalls, calls_cap;
 };
 
@@ -733,7 +733,7 @@ remember(struct remote *r, const char *path)
 
 	if (r->ncalls == r->calls_cap) {
 		size_t ncap = r->calls_cap ? r->calls_cap * 2 : 1024;
-		size_t *nv = realloc(r->calls, ncap * sizeof *nv);
+		uint32_t *nv = realloc(r->calls, ncap * sizeof *nv);
 
 		if (nv == NULL)
 			return -1;
@@ -745,6 +745,8 @@ remember(struct remote *r, const char *path)
 		r->ncalls++;
 		return 0;
 	}
+	if (r->names_len + len > UINT32_MAX)
+		return -1;              /* 4 GiB of paths in one batch: end it first */
 	if (r->names_len + len > r->names_cap) {
 		size_t ncap = r->names_cap ? r->names_cap * 2 : 65536;
 		char *nv;
@@ -758,7 +760,7 @@ remember(struct remote *r, const char *path)
 		r->names_cap = ncap;
 	}
 	memcpy(r->names + r->names_len, path, len);
-	r->calls[r->ncalls++] = r->names_len;
+	r->calls[r->ncalls++] = (uint32_t)r->names_len;
 	r->names_len += len;
 	return 0;
 }
