@@ -1,9 +1,9 @@
 /*
  * push.c -- compare the local and the remote tree, send the difference.
  *
- * Why it is built this way: every change is a batched call, so the whole
- * push is HELLO + LIST pages + one BARRIER however many entries change,
- * and the order of the batch is what makes it correct without replies:
+ * Why it is built this way: every change is a batched call, so a push is
+ * HELLO + LIST pages + a few BARRIERs however many entries change, and the
+ * order of the batch is what makes it correct without replies:
  *   1. mkdir -p of the destination when it is missing;
  *   2. deletions (--delete, and entries whose type changed), so that names
  *      are free before anything is created under them;
@@ -11,9 +11,24 @@
  *   4. symlinks; 5. files (CREATE, WRITE chunks, COMMIT) and mode fixes;
  *   6. directory attributes, deepest first, after their contents changed
  *      (which would otherwise move their mtime again);
- *   7. one BARRIER, whose failures are reported by name.
- * Both lists are in path_cmp() order, so one merge pairs every local entry
- * with its remote namesake, and every subtree is a contiguous run.
+ *   7. a BARRIER, whose failures are reported by name.
+ *
+ * Windows.  The client's memory must not grow with the tree (rsync's
+ * incremental recursion sets the bar), so the local tree is never held
+ * whole: the walk (walk.c) hands it out in path_cmp() order and it is
+ * taken a window at a time (WINDOW_ENTRIES entries, WINDOW_BYTES of
+ * names).  Both the window and the remote listing are in path_cmp()
+ * order, so the window is merged with the stretch of the listing up to
+ * its last path, and that stretch's deletions, the window's directories,
+ * symlinks and files are sent (phases 2-5 per window); then the window is
+ * dropped.  Deletions and creations of one window never touch the names
+ * of another (a subtree is a contiguous run, its directory first), so the
+ * phase order holds within each window, and that is all the order needs.
+ * What outlives a window: the subtree the deletions are skipping, and the
+ * directories (dir_list: path, mode, mtime, "changed inside"), far fewer
+ * than the files, for phase 6 at the very end.  The remote listing is
+ * fetched whole (its pages are what keeps a no-change push at a constant
+ * number of round trips) and stored compactly (walk.h's entry arena).
  *
  * A changed file of at least DELTA_MIN bytes whose old version the server
  * has goes out as a delta (common/delta.h): one synchronous SIGNATURE, then
@@ -26,23 +41,29 @@
  * whole after the stream's BARRIER, like rsync's redo phase (resend_refused).
  *
  * Parallel streams (--streams N).  Phase 5 is nearly all the work (reading,
- * hashing, matching, sending; the server's writes), so when the files to
- * send pay for it (streams_wanted()) it is shared by up to N connections,
- * each driven by a thread of its own and taking files from one queue,
- * biggest first.  Calls on different connections are not ordered with one
- * another, so the order becomes:
- *   primary connection: phases 1-4, then a BARRIER: every deletion is done
- *     and every directory exists before any connection creates a file;
- *   every stream (the primary too): phase 5 from the shared queue; each
- *     extra stream ends with its own BARRIER (its renames are then done);
- *   primary, once every stream has ended: phase 6 and the last BARRIER.
- * One stream is exactly the single batch above.  A worker writes only its
- * own struct stream (connection, buffer, counters, failures); the lists,
- * the matches, the plan and the directories' "touch" marks are all
- * computed before the threads start (every file to send is known in
- * advance) and only read while they run.  With --checksum the local
- * hashing is spread over the same number of threads first (no connection
- * needed).
+ * hashing, matching, sending; the server's writes), so once the files to
+ * send pay for it (want_workers()) it goes to N worker connections, each
+ * driven by a thread of its own, while the primary connection keeps
+ * walking and planning.  The windows travel through a relay (streams.h):
+ * the primary plans window k+1 (its deletions, directories and symlinks
+ * on the primary connection) while the workers send window k's files,
+ * taking them from the window's queue, biggest first.  Calls on different
+ * connections are not ordered with one another, so before a window is
+ * handed out the primary ends its batch with a BARRIER when it deleted or
+ * made anything since its last one: every name is then free and every
+ * directory exists before a worker creates a file in it.  When the last
+ * window is done, each worker ends with its own BARRIER (its renames are
+ * then done), and the primary sends phase 6 and the last BARRIER.  Until
+ * the files pay for workers, the primary sends them itself, in path
+ * order: one stream is exactly the single batch above.  A worker writes
+ * only its own struct stream (connection, buffer, counters, failures);
+ * the remote list and a published window are only read while it runs.
+ * With --checksum the local hashing of a window's candidates is spread
+ * over up to N threads of its own first (no connection needed).
+ *
+ * Every connection's batch is also ended by a BARRIER once it holds
+ * BATCH_CALLS_MAX calls: remote.c remembers the path of each call until
+ * the next BARRIER (to name failures), and that memory must stay bounded.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -70,6 +91,32 @@
 #define DIR_MODE_PARENT 0755        /* for directories mkdir -p creates above PATH */
 
 /*
+ * The size of a window: at most WINDOW_ENTRIES entries and about
+ * WINDOW_BYTES of paths and link targets.  Two windows are alive at a
+ * time (one being sent, one being planned), ~320 KiB each at these
+ * bounds (64-byte entries, two 64 KiB string blocks, the per-entry plan
+ * arrays), and a window costs at most one primary BARRIER (~0.1 ms over
+ * loopback, only when it made or deleted something) and a handover to
+ * the workers: a 100,000-file tree is ~50 windows.  Measured on that
+ * tree (2 cores, loopback): 1024 or 8192 entries were no faster.
+ */
+#define WINDOW_ENTRIES 2048
+#define WINDOW_BYTES   (96 * 1024)
+
+/*
+ * Most batched calls a connection queues before it ends the batch with a
+ * BARRIER: remote.c keeps 4 bytes per call and each distinct path until
+ * then (~100 KiB here for small files, 3 calls each), and a BARRIER costs
+ * a round trip on that stream's critical path and, on the server, the
+ * publication of the files staged so far (a group commit; groups are 1024
+ * files anyway).  Measured on fresh pushes: of 100,000 small files over
+ * loopback, 4096 and 32768 calls were no faster; of 10,000 through a
+ * 25 ms relay, 16384 (no such BARRIER at all) was no faster either, and
+ * it costs ~0.4 MiB more at the peak.
+ */
+#define BATCH_CALLS_MAX 8192
+
+/*
  * When extra connections pay.  Each costs a thread, a TCP connect, a HELLO
  * and a BARRIER, a thread and a syncfs pair on the server, and adds about
  * two round trips to the critical path (the primary's first BARRIER, and
@@ -84,7 +131,9 @@
  * common "a few small files changed" case keeps its minimal round trips,
  * and above them the loss, if any, is bounded by those ~2 ms (measured:
  * 64 small files 6 -> 8 ms on 2 shared cores), while 4 x 64 MiB takes
- * 36% less time (tmpfs; 49% for deltas).
+ * 36% less time (tmpfs; 49% for deltas).  The files are counted over the
+ * windows planned so far, so workers start with the first window that
+ * brings the count over (the files before it went on the primary).
  */
 #define STREAMS_MIN_FILES  2
 #define STREAMS_MIN_BYTES  (1024 * 1024)
@@ -98,10 +147,12 @@ struct failures {
 };
 
 struct push;
+struct window;
 
 /* One connection and everything that only the thread driving it touches. */
 struct stream {
 	struct push       *p;            /* shared: only read while streams run */
+	struct window     *w;            /* the window whose files it is sending */
 	struct remote     *r;            /* NULL: not (or no longer) connected */
 	char              *buf;          /* one WRITE chunk */
 	size_t             chunk;
@@ -110,8 +161,9 @@ struct stream {
 	unsigned long      trips;        /* round trips of r, kept once r is closed */
 	struct push_stats  st;           /* round_trips: see trips */
 	struct failures    fails;        /* what its BARRIERs reported */
-	size_t            *deltas;       /* local files sent as deltas since the
-	                                    last resend_refused() */
+	char             **deltas;       /* local paths of the files sent as deltas
+	                                    since the last resend_refused() (their
+	                                    window may be gone by then) */
 	size_t             ndeltas, deltas_cap;
 	enum push_result   res;          /* PUSH_OK, or how its connection failed */
 	char               dest[PATH_BUF]; /* scratch for destination paths */
@@ -119,29 +171,70 @@ struct stream {
 
 /* A regular file for phase 5. */
 struct file_job {
-	size_t       i;                  /* local index */
+	size_t       i;                  /* index in the window */
 	unsigned int set;                /* 0: send the contents; else SETATTR these */
 };
 
-/* Everything one push_run() works with. */
-struct push {
-	const struct push_opts *o;
-	int                rootfd;       /* the local directory */
-	struct entry_list  local, remote;
+/*
+ * A stretch of the local tree and its plan.  The arrays indexed by local
+ * entry hold WINDOW_ENTRIES each, allocated once.
+ */
+struct window {
+	struct entry_list  local;        /* in path_cmp() order */
+	size_t             bytes;        /* of paths and targets in local */
 	long              *lmatch;       /* local index -> remote namesake, or -1 */
-	long              *rmatch;       /* remote index -> local namesake, or -1 */
-	unsigned char     *touch;        /* local dirs that need the final SETATTR */
-	int                path_missing; /* the destination does not exist yet */
+	size_t             rfirst, rend; /* the remote entries this window settles */
+	long              *rmatch;       /* remote index - rfirst -> local namesake, or -1 */
+	size_t             rmatch_cap;
 	signed char       *same;         /* --checksum: local file i has the same
 	                                    content (1), not (0), unreadable (-1) */
 	size_t            *cand;         /* --checksum: the local files to hash */
 	struct file_job   *jobs;         /* phase 5, in path order */
 	size_t             njobs;
 	struct work_queue  queue;        /* hands out jobs (first: cand) */
-	struct gate        gate;         /* opened once the directories exist */
-	struct stream     *s;            /* nmax of them, s[0] the primary */
+};
+
+/* A directory's attributes, kept from its window until phase 6. */
+struct dir_attr {
+	size_t          path;            /* offset of its path in dir_list.names */
+	struct timespec mtime;
+	uint16_t        mode;
+	unsigned char   settled;         /* the server's copy has this mode and mtime */
+	unsigned char   touch;           /* new, or changed inside: needs SETATTR */
+};
+
+/* Every local directory walked so far (but unexaminable ones), in path order. */
+struct dir_list {
+	struct dir_attr *v;
+	size_t           n, cap;
+	char            *names;          /* NUL-terminated paths, back to back */
+	size_t           names_len, names_cap;
+};
+
+/* Everything one push_run() works with. */
+struct push {
+	const struct push_opts *o;
+	int                rootfd;       /* the local directory */
+	struct walk        walk;
+	int                walking;      /* walk started (walk_end it) */
+	struct walk_stats  ws;
+	struct entry_list  remote;
+	size_t             rnext;        /* first remote entry no window settled yet */
+	int                path_missing; /* the destination does not exist yet */
+	const char        *skip;         /* send_deletes: subtree handled (in remote) */
+	struct dir_list    dirs;
+	struct window      win[2];       /* one being sent while the other is planned */
+	unsigned long      windows;      /* planned so far */
+	int                unsettled;    /* the primary deleted or made something
+	                                    since its last BARRIER */
+	uint64_t           want_files, want_bytes; /* to send, before workers */
+	struct relay       relay;        /* hands windows to the workers */
+	struct crew        crew;         /* the workers' threads */
+	size_t             nworkers;     /* asked for; 0: the primary sends files */
+	struct stream     *s;            /* nstreams: s[0] the primary, then workers */
+	struct stream     *hs;           /* nmax: for the --checksum hashing threads */
 	size_t             nmax;         /* --streams */
-	size_t             ns;           /* streams in phase 5 */
+	size_t             nstreams;     /* nmax + 1 */
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -221,17 +314,88 @@ say(const struct push *p, const char *prefix, const char *path, const char *suff
 }
 
 /*
- * Returns the remote namesake of local entry i if it has the same type,
- * else NULL (missing, or to be replaced).
+ * Returns the remote namesake of entry i of window w if it has the same
+ * type, else NULL (missing, or to be replaced).
  */
 static const struct entry *
-counterpart(const struct push *p, size_t i)
+counterpart(const struct push *p, const struct window *w, size_t i)
 {
-	long j = p->lmatch[i];
+	long j = w->lmatch[i];
 
-	if (j < 0 || p->remote.v[j].type != p->local.v[i].type)
+	if (j < 0 || p->remote.v[j].type != w->local.v[i].type)
 		return NULL;
 	return &p->remote.v[j];
+}
+
+/* Returns the directory path in p->dirs, or NULL if it is not there. */
+static struct dir_attr *
+dir_find(struct push *p, const char *path)
+{
+	size_t lo = 0, hi = p->dirs.n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = path_cmp(p->dirs.names + p->dirs.v[mid].path, path);
+
+		if (c == 0)
+			return &p->dirs.v[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/*
+ * Appends directory e to p->dirs (after every directory before it in
+ * path order); settled says the server's copy already has its mode and
+ * mtime.  Returns 0, or -1 when out of memory (reported).
+ */
+static int
+dir_add(struct push *p, const struct entry *e, int settled)
+{
+	struct dir_list *dl = &p->dirs;
+	size_t len = strlen(e->path) + 1;
+
+	if (dl->n == dl->cap) {
+		size_t ncap = dl->cap ? dl->cap * 2 : 256;
+		struct dir_attr *nv = realloc(dl->v, ncap * sizeof *nv);
+
+		if (nv == NULL)
+			goto nomem;
+		dl->v = nv;
+		dl->cap = ncap;
+	}
+	if (dl->names_len + len > dl->names_cap) {
+		size_t ncap = dl->names_cap ? dl->names_cap * 2 : 16384;
+		char *nv;
+
+		while (ncap < dl->names_len + len)
+			ncap *= 2;
+		if ((nv = realloc(dl->names, ncap)) == NULL)
+			goto nomem;
+		dl->names = nv;
+		dl->names_cap = ncap;
+	}
+	memcpy(dl->names + dl->names_len, e->path, len);
+	dl->v[dl->n++] = (struct dir_attr){ .path = dl->names_len, .mtime = e->mtime,
+	    .mode = e->mode, .settled = (unsigned char)settled };
+	dl->names_len += len;
+	return 0;
+nomem:
+	log_err("out of memory");
+	return -1;
+}
+
+/* Marks the local directory path as needing its final SETATTR. */
+static void
+touch_dir(struct push *p, const char *path)
+{
+	struct dir_attr *d = dir_find(p, path);
+
+	if (d != NULL)
+		d->touch = 1;
 }
 
 /* Marks the local parent directory of rel as changed inside. */
@@ -240,13 +404,10 @@ touch_parent(struct push *p, const char *rel)
 {
 	char parent[PATH_BUF];
 	const char *leaf;
-	long k;
 
 	if (path_split(rel, parent, &leaf) < 0)
 		return;
-	k = entry_list_find(&p->local, parent);
-	if (k >= 0 && p->local.v[k].type == SYNC_DIR)
-		p->touch[k] = 1;
+	touch_dir(p, parent);
 }
 
 /*
@@ -335,17 +496,17 @@ end_stream(struct stream *s)
 	s->buf = NULL;
 }
 
-/* Walks the local directory.  Returns PUSH_OK or PUSH_LOCAL_IO (reported). */
+/*
+ * Opens the local directory and starts the walk.  Returns PUSH_OK or
+ * PUSH_LOCAL_IO (reported).
+ */
 static enum push_result
 scan_local(struct push *p)
 {
-	struct walk_stats ws = { 0 };
-
 	p->rootfd = walk_open_root(p->o->dir);
-	if (p->rootfd < 0 || walk_tree(p->rootfd, p->o->dir, &p->local, &ws) < 0)
+	if (p->rootfd < 0 || walk_start(&p->walk, p->rootfd, p->o->dir, &p->ws) < 0)
 		return PUSH_LOCAL_IO;
-	p->s[0].failures += ws.errors;
-	p->s[0].st.scanned = p->local.n - 1;
+	p->walking = 1;
 	return PUSH_OK;
 }
 
@@ -379,32 +540,109 @@ scan_remote(struct push *p)
 	return PUSH_OK;
 }
 
-/*
- * Pairs local and remote entries with the same path (one merge of the two
- * sorted lists).  Returns 0, or -1 when out of memory (reported).
- */
-static int
-match_lists(struct push *p)
-{
-	size_t nl = p->local.n, nr = p->remote.n, i = 0, j = 0;
+/* ---- windows ------------------------------------------------------------ */
 
-	p->lmatch = malloc((nl ? nl : 1) * sizeof *p->lmatch);
-	p->rmatch = malloc((nr ? nr : 1) * sizeof *p->rmatch);
-	p->touch = calloc(nl ? nl : 1, 1);
-	if (!p->lmatch || !p->rmatch || !p->touch) {
+/* Allocates w's fixed arrays.  Returns 0, or -1 when out of memory (reported). */
+static int
+window_init(struct window *w)
+{
+	w->lmatch = malloc(WINDOW_ENTRIES * sizeof *w->lmatch);
+	w->same = malloc(WINDOW_ENTRIES);
+	w->cand = malloc(WINDOW_ENTRIES * sizeof *w->cand);
+	w->jobs = malloc(WINDOW_ENTRIES * sizeof *w->jobs);
+	if (!w->lmatch || !w->same || !w->cand || !w->jobs) {
 		log_err("out of memory");
 		return -1;
 	}
+	return 0;
+}
+
+/* Empties w for the next stretch of the tree, keeping its memory. */
+static void
+window_clear(struct window *w)
+{
+	entry_list_clear(&w->local);
+	w->bytes = 0;
+	w->njobs = 0;
+	work_queue_free(&w->queue);
+}
+
+/* Frees everything w holds. */
+static void
+window_free(struct window *w)
+{
+	entry_list_free(&w->local);
+	free(w->lmatch);
+	free(w->rmatch);
+	free(w->same);
+	free(w->cand);
+	free(w->jobs);
+	work_queue_free(&w->queue);
+	memset(w, 0, sizeof *w);
+}
+
+/*
+ * Fills the empty window w with the next stretch of the walk.  Returns 1
+ * if the walk goes on after it, 0 if it has ended (w may then be empty),
+ * or -1 when out of memory (reported).
+ */
+static int
+fill_window(struct push *p, struct window *w)
+{
+	while (w->local.n < WINDOW_ENTRIES && w->bytes < WINDOW_BYTES) {
+		int rc = walk_next(&p->walk, &w->local);
+		const struct entry *e;
+
+		if (rc <= 0)
+			return rc;
+		e = &w->local.v[w->local.n - 1];
+		w->bytes += strlen(e->path) + 1 + (e->target ? strlen(e->target) + 1 : 0);
+		if (*e->path != '\0')
+			p->s[0].st.scanned++;
+	}
+	return 1;
+}
+
+/*
+ * Pairs the entries of window w with their remote namesakes, and picks the
+ * remote entries it settles: those up to its last path (all that are left
+ * when last says the walk has ended).  Returns 0, or -1 when out of memory
+ * (reported).
+ */
+static int
+match_window(struct push *p, struct window *w, int last)
+{
+	size_t nl = w->local.n, nr, i, j;
+
+	w->rfirst = j = p->rnext;
+	if (last)
+		j = p->remote.n;
+	else if (nl > 0)
+		while (j < p->remote.n &&
+		    path_cmp(p->remote.v[j].path, w->local.v[nl - 1].path) <= 0)
+			j++;
+	w->rend = p->rnext = j;
+	nr = w->rend - w->rfirst;
+	if (nr > w->rmatch_cap) {
+		long *nv = realloc(w->rmatch, nr * sizeof *nv);
+
+		if (nv == NULL) {
+			log_err("out of memory");
+			return -1;
+		}
+		w->rmatch = nv;
+		w->rmatch_cap = nr;
+	}
 	for (i = 0; i < nl; i++)
-		p->lmatch[i] = -1;
+		w->lmatch[i] = -1;
 	for (j = 0; j < nr; j++)
-		p->rmatch[j] = -1;
+		w->rmatch[j] = -1;
 	for (i = j = 0; i < nl && j < nr;) {
-		int c = path_cmp(p->local.v[i].path, p->remote.v[j].path);
+		int c = path_cmp(w->local.v[i].path, p->remote.v[w->rfirst + j].path);
 
 		if (c == 0) {
-			p->lmatch[i] = (long)j;
-			p->rmatch[j] = (long)i;
+			w->lmatch[i] = (long)(w->rfirst + j);
+			w->rmatch[j] = (long)i;
 		}
 		i += c <= 0;
 		j += c >= 0;
@@ -412,15 +650,49 @@ match_lists(struct push *p)
 	return 0;
 }
 
-/* ---- the plan, one phase per function ---------------------------------- */
-
 /*
- * Phase 1: creates the missing destination like mkdir -p: every component
- * (existing ones are success), the last owner-writable.  Returns a
- * remote_rc.
+ * Keeps the attributes of window w's directories for phase 6 (but those
+ * that could not be examined).  Returns 0, or -1 when out of memory
+ * (reported).
  */
 static int
-make_destination(struct stream *s)
+note_dirs(struct push *p, struct window *w)
+{
+	for (size_t i = 0; i < w->local.n; i++) {
+		const struct entry *e = &w->local.v[i], *re = counterpart(p, w, i);
+
+		if (e->type != SYNC_DIR || (e->flags & ENTRY_ERROR))
+			continue;
+		if (dir_add(p, e, re != NULL && re->mode == e->mode &&
+		    same_time(re->mtime, e->mtime)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- the plan, one phase per function ---------------------------------- */
+
+static int barrier(struct stream *s);
+
+/*
+ * Ends s's batch with a BARRIER if it holds BATCH_CALLS_MAX calls, so that
+ * what remote.c remembers about them stays bounded.  Returns a remote_rc.
+ */
+static int
+settle_if_full(struct stream *s)
+{
+	if (remote_pending(s->r) < BATCH_CALLS_MAX)
+		return REMOTE_OK;
+	return barrier(s);
+}
+
+/*
+ * Phase 1 (first window only): creates the missing destination like
+ * mkdir -p: every component (existing ones are success), the last
+ * owner-writable.  Returns a remote_rc.
+ */
+static int
+make_destination(struct stream *s, struct window *w)
 {
 	struct push *p = s->p;
 	const char *path = p->o->path;
@@ -428,7 +700,8 @@ make_destination(struct stream *s)
 	char prefix[PATH_BUF];
 	int rc = REMOTE_OK;
 
-	if (!p->path_missing)
+	(void)w;
+	if (!p->path_missing || p->windows != 1)
 		return REMOTE_OK;
 	for (size_t k = 1; k <= len && rc == REMOTE_OK; k++) {
 		if (k < len && path[k] != '/')
@@ -438,43 +711,46 @@ make_destination(struct stream *s)
 		if (k < len)
 			rc = remote_batch_mkdir(s->r, prefix, DIR_MODE_PARENT);
 		else
-			rc = remote_batch_mkdir(s->r, prefix, 0700 | p->local.v[0].mode);
+			rc = remote_batch_mkdir(s->r, prefix, 0700 | p->walk.root.mode);
 	}
 	say(p, "", path, "/");
-	p->touch[0] = 1;
+	touch_dir(p, "");
+	p->unsettled = 1;
 	return rc;
 }
 
 /*
- * Phase 2: deletes remote entries whose type changed, and with --delete
- * those absent locally.  Nothing is deleted below a deleted directory
- * (its DELETE removed it all), nor below a local entry we could not read.
+ * Phase 2: deletes the remote entries window w settles whose type changed,
+ * and with --delete those absent locally.  Nothing is deleted below a
+ * deleted directory (its DELETE removed it all), nor below a local entry
+ * we could not read; p->skip carries that subtree over to the next window.
  * Returns a remote_rc.
  */
 static int
-send_deletes(struct stream *s)
+send_deletes(struct stream *s, struct window *w)
 {
 	struct push *p = s->p;
-	const char *skip = NULL;    /* subtree already handled */
 	int rc = REMOTE_OK;
 
-	for (size_t j = 1; j < p->remote.n && rc == REMOTE_OK; j++) {
+	for (size_t j = w->rfirst; j < w->rend && rc == REMOTE_OK; j++) {
 		const struct entry *re = &p->remote.v[j];
-		long i = p->rmatch[j];
+		long i = w->rmatch[j - w->rfirst];
 		const char *d;
 		int doomed;
 
-		if (skip != NULL && is_under(re->path, skip))
+		if (j == 0)
+			continue;       /* the root: never deleted */
+		if (p->skip != NULL && is_under(re->path, p->skip))
 			continue;
-		skip = NULL;
-		if (i >= 0 && (p->local.v[i].flags & ENTRY_ERROR)) {
-			skip = re->path;        /* unknown locally: leave it alone */
+		p->skip = NULL;
+		if (i >= 0 && (w->local.v[i].flags & ENTRY_ERROR)) {
+			p->skip = re->path;     /* unknown locally: leave it alone */
 			continue;
 		}
-		doomed = i < 0 ? p->o->delete : p->local.v[i].type != re->type;
+		doomed = i < 0 ? p->o->delete : w->local.v[i].type != re->type;
 		if (!doomed) {
-			if (i >= 0 && (p->local.v[i].flags & ENTRY_INCOMPLETE))
-				skip = re->path;    /* contents unknown locally */
+			if (i >= 0 && (w->local.v[i].flags & ENTRY_INCOMPLETE))
+				p->skip = re->path; /* contents unknown locally */
 			continue;
 		}
 		if ((d = dest_of(s, re->path)) == NULL)
@@ -482,47 +758,54 @@ send_deletes(struct stream *s)
 		say(p, "deleting ", d, "");
 		rc = remote_batch_delete(s->r, d);
 		s->st.deleted++;
+		p->unsettled = 1;
 		touch_parent(p, re->path);
-		skip = re->path;
+		p->skip = re->path;
+		if (rc == REMOTE_OK)
+			rc = settle_if_full(s);
 	}
 	return rc;
 }
 
-/* Phase 3: creates the missing directories.  Returns a remote_rc. */
+/* Phase 3: creates window w's missing directories.  Returns a remote_rc. */
 static int
-send_dirs(struct stream *s)
+send_dirs(struct stream *s, struct window *w)
 {
 	struct push *p = s->p;
 	int rc = REMOTE_OK;
 
-	for (size_t i = 1; i < p->local.n && rc == REMOTE_OK; i++) {
-		const struct entry *e = &p->local.v[i];
+	for (size_t i = 0; i < w->local.n && rc == REMOTE_OK; i++) {
+		const struct entry *e = &w->local.v[i];
 		const char *d;
 
-		if (e->type != SYNC_DIR || (e->flags & ENTRY_ERROR) || counterpart(p, i))
+		if (e->type != SYNC_DIR || (e->flags & ENTRY_ERROR) || *e->path == '\0' ||
+		    counterpart(p, w, i))
 			continue;
 		if ((d = dest_of(s, e->path)) == NULL)
 			continue;
 		say(p, "", d, "/");
 		rc = remote_batch_mkdir(s->r, d, 0700 | e->mode);
-		p->touch[i] = 1;
+		p->unsettled = 1;
+		touch_dir(p, e->path);
 		touch_parent(p, e->path);
+		if (rc == REMOTE_OK)
+			rc = settle_if_full(s);
 	}
 	return rc;
 }
 
 /*
- * Phase 4: creates or replaces symlinks whose target differs; fixes the
- * mtime of the others.  Returns a remote_rc.
+ * Phase 4: creates or replaces window w's symlinks whose target differs;
+ * fixes the mtime of the others.  Returns a remote_rc.
  */
 static int
-send_links(struct stream *s)
+send_links(struct stream *s, struct window *w)
 {
 	struct push *p = s->p;
 	int rc = REMOTE_OK;
 
-	for (size_t i = 1; i < p->local.n && rc == REMOTE_OK; i++) {
-		const struct entry *e = &p->local.v[i], *re = counterpart(p, i);
+	for (size_t i = 0; i < w->local.n && rc == REMOTE_OK; i++) {
+		const struct entry *e = &w->local.v[i], *re = counterpart(p, w, i);
 		const char *d;
 		char q[QUOTE_BUF], suffix[QUOTE_BUF + 4];
 		int same_target;
@@ -536,12 +819,14 @@ send_links(struct stream *s)
 			continue;
 		if (same_target) {
 			rc = remote_batch_setattr(s->r, d, SYNC_SET_MTIME, 0, e->mtime);
-			continue;
+		} else {
+			snprintf(suffix, sizeof suffix, " -> %s", quote_str(e->target, q));
+			say(p, "", d, suffix);
+			rc = remote_batch_symlink(s->r, d, e->target, e->mtime);
+			touch_parent(p, e->path);
 		}
-		snprintf(suffix, sizeof suffix, " -> %s", quote_str(e->target, q));
-		say(p, "", d, suffix);
-		rc = remote_batch_symlink(s->r, d, e->target, e->mtime);
-		touch_parent(p, e->path);
+		if (rc == REMOTE_OK)
+			rc = settle_if_full(s);
 	}
 	return rc;
 }
@@ -554,11 +839,12 @@ enum file_outcome {
 };
 
 /*
- * Sends the size bytes of fd (local file i) as CREATE, WRITE chunks and
- * COMMIT under destination d on stream s.  Sets *out.  Returns a remote_rc.
+ * Sends the size bytes of fd (the local file rel) as CREATE, WRITE chunks
+ * and COMMIT under destination d on stream s.  Sets *out.  Returns a
+ * remote_rc.
  */
 static int
-send_whole(struct stream *s, size_t i, const char *d, int fd, const struct stat *sb,
+send_whole(struct stream *s, const char *rel, const char *d, int fd, const struct stat *sb,
     enum file_outcome *out)
 {
 	uint64_t off = 0, size = (uint64_t)sb->st_size;
@@ -573,7 +859,7 @@ send_whole(struct stream *s, size_t i, const char *d, int fd, const struct stat 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			local_error(s, s->p->local.v[i].path, n < 0 ? strerror(errno) :
+			local_error(s, rel, n < 0 ? strerror(errno) :
 			    "file shrank while being read");
 			*out = FILE_FAILED;
 			return remote_batch_abort(s->r, h, d);
@@ -618,13 +904,13 @@ delta_emit(void *arg, const struct delta_op *op)
 }
 
 /*
- * Sends the size bytes of fd (local file i) as a delta against the server's
+ * Sends the size bytes of fd (the local file rel) as a delta against the server's
  * copy under destination d: SIGNATURE, CREATE with basis, COPY/WRITE as the
  * matcher finds them, COMMIT with the new content's hash.  Sets *out
  * (FILE_FALLBACK when the server gave no signature).  Returns a remote_rc.
  */
 static int
-send_delta(struct stream *s, size_t i, const char *d, int fd, const struct stat *sb,
+send_delta(struct stream *s, const char *rel, const char *d, int fd, const struct stat *sb,
     enum file_outcome *out)
 {
 	struct delta_match_opts mo = { .literal_max = s->chunk };
@@ -656,7 +942,7 @@ send_delta(struct stream *s, size_t i, const char *d, int fd, const struct stat 
 		goto out;
 	}
 	if (mrc != DELTA_OK) {
-		local_error(s, s->p->local.v[i].path, errno == ENODATA ?
+		local_error(s, rel, errno == ENODATA ?
 		    "file shrank while being read" : strerror(errno));
 		*out = FILE_FAILED;
 		rc = remote_batch_abort(s->r, ds.h, d);
@@ -671,31 +957,47 @@ out:
 }
 
 /*
- * Remembers that local file i went out as a delta on s, for
+ * Remembers that the local file rel went out as a delta on s, for
  * resend_refused().  Returns 0, or -1 when out of memory (reported and
  * counted: that file then has no second chance).
  */
 static int
-note_delta(struct stream *s, size_t i)
+note_delta(struct stream *s, const char *rel)
 {
-	if (s->ndeltas == s->deltas_cap) {
+	char *copy = strdup(rel);
+
+	if (copy != NULL && s->ndeltas == s->deltas_cap) {
 		size_t ncap = s->deltas_cap ? s->deltas_cap * 2 : 16;
-		size_t *nv = realloc(s->deltas, ncap * sizeof *nv);
+		char **nv = realloc(s->deltas, ncap * sizeof *nv);
 
 		if (nv == NULL) {
-			log_err("out of memory");
-			s->failures++;
-			return -1;
+			free(copy);
+			copy = NULL;
+		} else {
+			s->deltas = nv;
+			s->deltas_cap = ncap;
 		}
-		s->deltas = nv;
-		s->deltas_cap = ncap;
 	}
-	s->deltas[s->ndeltas++] = i;
+	if (copy == NULL) {
+		log_err("out of memory");
+		s->failures++;
+		return -1;
+	}
+	s->deltas[s->ndeltas++] = copy;
 	return 0;
 }
 
+/* Forgets the deltas note_delta() remembered on s. */
+static void
+deltas_clear(struct stream *s)
+{
+	for (size_t k = 0; k < s->ndeltas; k++)
+		free(s->deltas[k]);
+	s->ndeltas = 0;
+}
+
 /*
- * Sends local file i under destination d on stream s: as a delta when the
+ * Sends the local file rel under destination d on stream s: as a delta when the
  * server holds an old version re (same type) and both are at least
  * DELTA_MIN bytes (unless --whole-file or whole), else whole.  A file that
  * cannot be read is reported (and its temp ABORTed) and the push goes on.
@@ -703,33 +1005,33 @@ note_delta(struct stream *s, size_t i)
  * remote_rc.
  */
 static int
-send_file(struct stream *s, size_t i, const char *d, const struct entry *re, int whole)
+send_file(struct stream *s, const char *rel, const char *d, const struct entry *re,
+    int whole)
 {
 	struct push *p = s->p;
-	const struct entry *e = &p->local.v[i];
 	enum file_outcome out = FILE_FALLBACK;
 	struct stat sb;
 	int fd, rc = REMOTE_OK;
 
-	fd = open_local(p->rootfd, e->path);
+	fd = open_local(p->rootfd, rel);
 	if (fd < 0 || fstat(fd, &sb) < 0) {
-		local_error(s, e->path, strerror(errno));
+		local_error(s, rel, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		local_error(s, e->path, "no longer a regular file");
+		local_error(s, rel, "no longer a regular file");
 		goto out;
 	}
 	if (!whole)
 		say(p, "", d, "");
 	if (!whole && !p->o->whole_file && re != NULL && re->size >= DELTA_MIN &&
 	    (uint64_t)sb.st_size >= DELTA_MIN) {
-		rc = send_delta(s, i, d, fd, &sb, &out);
+		rc = send_delta(s, rel, d, fd, &sb, &out);
 		if (rc == REMOTE_OK && out == FILE_SENT)
-			(void)note_delta(s, i);
+			(void)note_delta(s, rel);
 	}
 	if (rc == REMOTE_OK && out == FILE_FALLBACK)
-		rc = send_whole(s, i, d, fd, &sb, &out);
+		rc = send_whole(s, rel, d, fd, &sb, &out);
 	if (out == FILE_SENT && !whole)
 		s->st.sent++;
 out:
@@ -746,7 +1048,7 @@ out:
 static int
 same_content(struct stream *s, size_t i, const struct entry *re)
 {
-	const struct entry *e = &s->p->local.v[i];
+	const struct entry *e = &s->w->local.v[i];
 	unsigned char h[DELTA_HASH_LEN];
 	struct stat sb;
 	int fd, rc = -1;
@@ -775,92 +1077,88 @@ out:
 
 /*
  * Thread body of the --checksum pass on stream s (its connection unused):
- * hashes the files p->queue hands out into p->same, each at its own index.
+ * hashes the files of s->w that its queue hands out into s->w->same, each
+ * at its own index.
  */
 static void *
 hash_files(void *arg)
 {
 	struct stream *s = arg;
 	struct push *p = s->p;
+	struct window *w = s->w;
 	size_t k;
 
-	while (work_queue_take(&p->queue, &k)) {
-		size_t i = p->cand[k];
+	while (work_queue_take(&w->queue, &k)) {
+		size_t i = w->cand[k];
 
-		p->same[i] = (signed char)same_content(s, i, counterpart(p, i));
+		w->same[i] = (signed char)same_content(s, i, counterpart(p, w, i));
 	}
 	return NULL;
 }
 
 /*
- * --checksum: finds out, for every local file whose remote namesake has
- * the same size, whether the contents are the same too (p->same), hashing
- * on up to --streams threads (local work: no connection), biggest files
- * first.  Returns 0, or -1 when out of memory (reported).
+ * --checksum: finds out, for every file of window w whose remote namesake
+ * has the same size, whether the contents are the same too (w->same),
+ * hashing on up to --streams threads of their own (local work: no
+ * connection), biggest files first; their failures are counted on the
+ * primary.  Returns 0, or -1 when out of memory (reported).
  */
 static int
-compare_contents(struct push *p)
+compare_contents(struct push *p, struct window *w)
 {
-	size_t nl = p->local.n, n = 0, nthreads;
+	size_t nl = w->local.n, n = 0, nthreads;
 	struct crew crew = { .n = 0 };
 	void *args[STREAMS_MAX];
-	uint64_t *w;
-	int rc = -1;
+	uint64_t w8[WINDOW_ENTRIES];
 
-	p->same = calloc(nl, 1);
-	p->cand = malloc(nl * sizeof *p->cand);
-	w = malloc(nl * sizeof *w);
-	if (p->same == NULL || p->cand == NULL || w == NULL) {
-		log_err("out of memory");
-		goto out;
-	}
-	for (size_t i = 1; i < nl; i++) {
-		const struct entry *e = &p->local.v[i], *re = counterpart(p, i);
+	for (size_t i = 0; i < nl; i++) {
+		const struct entry *e = &w->local.v[i], *re = counterpart(p, w, i);
 
+		w->same[i] = 0;
 		if (e->type != SYNC_REG || (e->flags & ENTRY_ERROR) || re == NULL ||
 		    re->size != e->size)
 			continue;
-		w[n] = re->has_hash ? e->size : 0;
-		p->cand[n++] = i;
+		w8[n] = re->has_hash ? e->size : 0;
+		w->cand[n++] = i;
 	}
 	nthreads = n < p->nmax ? n : p->nmax;
-	if (work_queue_init(&p->queue, nthreads > 1 ? w : NULL, n) < 0) {
+	if (work_queue_init(&w->queue, nthreads > 1 ? w8 : NULL, n) < 0) {
 		log_err("out of memory");
-		goto out;
+		return -1;
 	}
-	for (size_t k = 1; k < nthreads; k++)
-		args[k - 1] = &p->s[k];
+	for (size_t k = 0; k < nthreads; k++) {
+		p->hs[k].w = w;
+		args[k] = &p->hs[k];
+	}
 	if (nthreads > 1)
-		crew_start(&crew, nthreads - 1, hash_files, args);
-	hash_files(&p->s[0]);
+		crew_start(&crew, nthreads - 1, hash_files, args + 1);
+	if (nthreads > 0)
+		hash_files(&p->hs[0]);
 	crew_join(&crew);
-	work_queue_free(&p->queue);
-	rc = 0;
-out:
-	free(w);
-	return rc;
+	work_queue_free(&w->queue);
+	for (size_t k = 0; k < nthreads; k++) {
+		p->s[0].failures += p->hs[k].failures;
+		p->hs[k].failures = 0;
+	}
+	return 0;
 }
 
 /*
- * Plans phase 5: a job for every file that is missing or whose size or
- * mtime differ (with --checksum: whose size or content differ), and one
- * for every other file whose mode (with --checksum: or mtime) differs.
- * Marks the directory of every file to send as changed inside, so that
- * phase 6 needs no word from the streams.  Returns 0, or -1 when out of
- * memory (reported).
+ * Plans window w's phase 5: a job for every file that is missing or whose
+ * size or mtime differ (with --checksum: whose size or content differ),
+ * and one for every other file whose mode (with --checksum: or mtime)
+ * differs.  Marks the directory of every file to send as changed inside,
+ * so that phase 6 needs no word from the streams.  Returns 0, or -1 when
+ * out of memory (reported).
  */
 static int
-plan_files(struct push *p)
+plan_files(struct push *p, struct window *w)
 {
-	if (p->o->checksum && compare_contents(p) < 0)
+	if (p->o->checksum && compare_contents(p, w) < 0)
 		return -1;
-	p->jobs = malloc((p->local.n ? p->local.n : 1) * sizeof *p->jobs);
-	if (p->jobs == NULL) {
-		log_err("out of memory");
-		return -1;
-	}
-	for (size_t i = 1; i < p->local.n; i++) {
-		const struct entry *e = &p->local.v[i], *re = counterpart(p, i);
+	w->njobs = 0;
+	for (size_t i = 0; i < w->local.n; i++) {
+		const struct entry *e = &w->local.v[i], *re = counterpart(p, w, i);
 		unsigned int set = 0;
 		int changed;
 
@@ -868,9 +1166,9 @@ plan_files(struct push *p)
 			continue;
 		changed = re == NULL || re->size != e->size;
 		if (!changed && p->o->checksum) {
-			if (p->same[i] < 0)
+			if (w->same[i] < 0)
 				continue;
-			changed = !p->same[i];
+			changed = !w->same[i];
 		} else if (!changed) {
 			changed = !same_time(re->mtime, e->mtime);
 		}
@@ -880,7 +1178,7 @@ plan_files(struct push *p)
 			if (set == 0)
 				continue;
 		}
-		p->jobs[p->njobs++] = (struct file_job){ .i = i, .set = set };
+		w->jobs[w->njobs++] = (struct file_job){ .i = i, .set = set };
 		if (changed)
 			touch_parent(p, e->path);
 	}
@@ -888,77 +1186,72 @@ plan_files(struct push *p)
 }
 
 /*
- * Returns how many streams phase 5 should use: --streams, but no more
- * than there are files to send, and only one unless those files pay for
- * the extra connections (STREAMS_MIN_BYTES, STREAMS_MANY_FILES).
+ * Counts window w's files to send towards the workers and returns how
+ * many workers to start now: none while the files planned so far do not
+ * pay for extra connections (STREAMS_MIN_BYTES, STREAMS_MANY_FILES) or
+ * --streams is 1, else --streams, but no more than there are files.
  */
 static size_t
-streams_wanted(const struct push *p)
+want_workers(struct push *p, const struct window *w)
 {
-	size_t files = 0;
-	uint64_t bytes = 0;
-
-	for (size_t k = 0; k < p->njobs; k++) {
-		if (p->jobs[k].set != 0)
+	for (size_t k = 0; k < w->njobs; k++) {
+		if (w->jobs[k].set != 0)
 			continue;
-		files++;
-		bytes += p->local.v[p->jobs[k].i].size;
+		p->want_files++;
+		p->want_bytes += w->local.v[w->jobs[k].i].size;
 	}
-	if (files < STREAMS_MANY_FILES &&
-	    (files < STREAMS_MIN_FILES || bytes < STREAMS_MIN_BYTES))
-		return 1;
-	return files < p->nmax ? files : p->nmax;
+	if (p->nmax < 2 || (p->want_files < STREAMS_MANY_FILES &&
+	    (p->want_files < STREAMS_MIN_FILES || p->want_bytes < STREAMS_MIN_BYTES)))
+		return 0;
+	return p->want_files < p->nmax ? (size_t)p->want_files : p->nmax;
 }
 
 /*
- * Orders phase 5's queue: in path order for one stream (the single batch
- * of old), else biggest files first, so that a big file starts at once
- * instead of ending the run alone.  Returns 0, or -1 when out of memory
- * (reported).
+ * Orders window w's queue: in path order for the primary alone (the
+ * single batch of old), else biggest files first, so that a big file
+ * starts at once instead of ending the window alone.  Returns 0, or -1
+ * when out of memory (reported).
  */
 static int
-queue_files(struct push *p)
+queue_files(struct push *p, struct window *w)
 {
-	uint64_t *w = NULL;
-	int rc = -1;
+	uint64_t weight[WINDOW_ENTRIES];
 
-	if (p->ns > 1) {
-		if ((w = malloc((p->njobs ? p->njobs : 1) * sizeof *w)) == NULL)
-			goto out;
-		for (size_t k = 0; k < p->njobs; k++)
-			w[k] = p->jobs[k].set == 0 ? p->local.v[p->jobs[k].i].size : 0;
-	}
-	rc = work_queue_init(&p->queue, w, p->njobs);
-out:
-	if (rc < 0)
+	if (p->nworkers > 0)
+		for (size_t k = 0; k < w->njobs; k++)
+			weight[k] = w->jobs[k].set == 0 ? w->local.v[w->jobs[k].i].size : 0;
+	if (work_queue_init(&w->queue, p->nworkers > 0 ? weight : NULL, w->njobs) < 0) {
 		log_err("out of memory");
-	free(w);
-	return rc;
+		return -1;
+	}
+	return 0;
 }
 
 /*
- * Phase 5 on stream s: takes jobs from the shared queue until it is empty
+ * Phase 5 on stream s: takes jobs from window w's queue until it is empty
  * or s's connection fails, sending each file or fixing its attributes.
  * Returns a remote_rc.
  */
 static int
-send_files(struct stream *s)
+send_files(struct stream *s, struct window *w)
 {
-	struct push *p = s->p;
 	int rc = REMOTE_OK;
 	size_t k;
 
-	while (rc == REMOTE_OK && work_queue_take(&p->queue, &k)) {
-		const struct file_job *j = &p->jobs[k];
-		const struct entry *e = &p->local.v[j->i];
+	s->w = w;
+	while (rc == REMOTE_OK && work_queue_take(&w->queue, &k)) {
+		const struct file_job *j = &w->jobs[k];
+		const struct entry *e = &w->local.v[j->i];
 		const char *d;
 
 		if ((d = dest_of(s, e->path)) == NULL)
 			continue;
 		if (j->set == 0)
-			rc = send_file(s, j->i, d, counterpart(p, j->i), 0);
+			rc = send_file(s, e->path, d, counterpart(s->p, w, j->i), 0);
 		else
 			rc = remote_batch_setattr(s->r, d, j->set, e->mode, e->mtime);
+		if (rc == REMOTE_OK)
+			rc = settle_if_full(s);
 	}
 	return rc;
 }
@@ -974,58 +1267,65 @@ send_dir_attrs(struct stream *s)
 	struct push *p = s->p;
 	int rc = REMOTE_OK;
 
-	for (size_t i = p->local.n; i-- > 0 && rc == REMOTE_OK;) {
-		const struct entry *e = &p->local.v[i], *re = counterpart(p, i);
+	for (size_t k = p->dirs.n; k-- > 0 && rc == REMOTE_OK;) {
+		const struct dir_attr *da = &p->dirs.v[k];
 		const char *d;
 
-		if (e->type != SYNC_DIR || (e->flags & ENTRY_ERROR))
+		if (da->settled && !da->touch)
 			continue;
-		if (re != NULL && !p->touch[i] && re->mode == e->mode &&
-		    same_time(re->mtime, e->mtime))
-			continue;
-		if ((d = dest_of(s, e->path)) == NULL)
+		if ((d = dest_of(s, p->dirs.names + da->path)) == NULL)
 			continue;
 		rc = remote_batch_setattr(s->r, d, SYNC_SET_MODE | SYNC_SET_MTIME,
-		    e->mode, e->mtime);
+		    da->mode, da->mtime);
+		if (rc == REMOTE_OK)
+			rc = settle_if_full(s);
 	}
 	return rc;
 }
 
 /*
  * Sends again the SETATTR (mode and mtime) of the local directory holding
- * rel, after a late rename into it moved its mtime.  Returns a remote_rc.
+ * rel, after a late rename into it moved its mtime.  Only for the primary
+ * once the workers are done (it reads the directory list).  Returns a
+ * remote_rc.
  */
 static int
 resend_parent_attrs(struct stream *s, const char *rel)
 {
-	struct push *p = s->p;
 	char parent[PATH_BUF];
+	const struct dir_attr *da;
 	const char *leaf, *d;
-	long k;
 
-	if (path_split(rel, parent, &leaf) < 0 ||
-	    (k = entry_list_find(&p->local, parent)) < 0 ||
-	    p->local.v[k].type != SYNC_DIR || (d = dest_of(s, parent)) == NULL)
+	if (path_split(rel, parent, &leaf) < 0 || (da = dir_find(s->p, parent)) == NULL ||
+	    (d = dest_of(s, parent)) == NULL)
 		return REMOTE_OK;
-	return remote_batch_setattr(s->r, d, SYNC_SET_MODE | SYNC_SET_MTIME,
-	    p->local.v[k].mode, p->local.v[k].mtime);
+	return remote_batch_setattr(s->r, d, SYNC_SET_MODE | SYNC_SET_MTIME, da->mode,
+	    da->mtime);
 }
 
-/* Runs phases 1-4 on the primary stream s.  Returns a remote_rc. */
+/*
+ * Plans window w on the primary stream s (last: the walk has ended) and
+ * queues phases 1-4 for it; its file jobs are left in w->jobs.  Returns a
+ * remote_rc (REMOTE_NOMEM: out of memory, reported).
+ */
 static int
-send_tree(struct stream *s)
+plan_window(struct stream *s, struct window *w, int last)
 {
-	int (*const phases[])(struct stream *) = {
+	int (*const phases[])(struct stream *, struct window *) = {
 		make_destination, send_deletes, send_dirs, send_links,
 	};
+	struct push *p = s->p;
 	int rc = REMOTE_OK;
 
+	p->windows++;
+	if (match_window(p, w, last) < 0 || note_dirs(p, w) < 0)
+		return REMOTE_NOMEM;
 	for (size_t k = 0; k < sizeof phases / sizeof phases[0] && rc == REMOTE_OK; k++)
-		rc = phases[k](s);
+		rc = phases[k](s, w);
+	if (rc == REMOTE_OK && plan_files(p, w) < 0)
+		rc = REMOTE_NOMEM;
 	return rc;
 }
-
-/* ---- barriers, streams, the outcome ----------------------------------- */
 
 /*
  * Moves the failures of rep into f (rep keeps no path; free it as usual).
@@ -1077,6 +1377,8 @@ barrier(struct stream *s)
 
 	if (rc != REMOTE_OK)
 		return rc;
+	if (s == &s->p->s[0])
+		s->p->unsettled = 0;
 	if (failures_take(&s->fails, &rep) < 0)
 		s->failures++;
 	remote_report_free(&rep);
@@ -1097,7 +1399,6 @@ barrier(struct stream *s)
 static int
 resend_refused(struct stream *s, int fix_dirs)
 {
-	struct push *p = s->p;
 	struct failures *f = &s->fails;
 	size_t nredo = 0;               /* s->deltas[0..nredo): the files to resend */
 	char q[QUOTE_BUF];
@@ -1106,11 +1407,12 @@ resend_refused(struct stream *s, int fix_dirs)
 	if (s->ndeltas == 0)
 		return REMOTE_OK;
 	for (size_t m = 0; m < f->n;) {
-		size_t k = s->ndeltas, t;
+		size_t k = s->ndeltas;
+		char *t;
 
 		if (f->v[m].status == SYNC_ERR_CHECKSUM)
 			for (k = nredo; k < s->ndeltas; k++) {
-				const char *d = dest_of(s, p->local.v[s->deltas[k]].path);
+				const char *d = dest_of(s, s->deltas[k]);
 
 				if (d != NULL && strcmp(d, f->v[m].path) == 0)
 					break;
@@ -1129,34 +1431,36 @@ resend_refused(struct stream *s, int fix_dirs)
 		f->n--;
 		f->failed--;
 	}
-	s->ndeltas = 0;
 	for (size_t k = 0; k < nredo && rc == REMOTE_OK; k++) {
-		size_t i = s->deltas[k];
-		const char *d = dest_of(s, p->local.v[i].path);
+		const char *d = dest_of(s, s->deltas[k]);
 
 		if (d != NULL)
-			rc = send_file(s, i, d, NULL, 1);
+			rc = send_file(s, s->deltas[k], d, NULL, 1);
 		if (rc == REMOTE_OK && fix_dirs)
-			rc = resend_parent_attrs(s, p->local.v[i].path);
+			rc = resend_parent_attrs(s, s->deltas[k]);
 	}
+	deltas_clear(s);
 	if (rc == REMOTE_OK && nredo > 0)
 		rc = barrier(s);
 	return rc;
 }
 
 /*
- * Thread body of an extra stream: connects to the primary's server and
- * says HELLO (a stream that cannot connect only warns: its share goes to
- * the others), waits at the gate until the directories exist, does phase 5
- * from the shared queue, ends with its own BARRIER.  How it went is in
- * s->res, s->fails and its counters; its connection is closed on return.
+ * Thread body of a worker: connects to the primary's server and says
+ * HELLO (a worker that cannot connect only warns: its share goes to the
+ * others), then sends the files of every window the relay hands it, and
+ * ends with its own BARRIER.  A worker whose connection fails leaves the
+ * relay.  How it went is in s->res, s->fails and its counters; its
+ * connection is closed on return.
  */
 static void *
 stream_main(void *arg)
 {
 	struct stream *s = arg;
 	struct push *p = s->p;
-	int rc;
+	unsigned long seen = 0;
+	struct window *w;
+	int rc = REMOTE_OK;
 
 	if ((s->res = start_session(s, p->s[0].r)) != PUSH_OK) {
 		/*
@@ -1167,12 +1471,16 @@ stream_main(void *arg)
 			log_warn("an extra connection failed; going on with fewer streams");
 			s->res = PUSH_OK;
 		}
+		relay_leave(&p->relay, seen);
 		goto out;
 	}
-	if (gate_wait(&p->gate) != GATE_OPEN)
-		goto out;
-	rc = send_files(s);
-	if (rc == REMOTE_OK)
+	while (rc == REMOTE_OK && (w = relay_take(&p->relay, &seen)) != NULL) {
+		rc = send_files(s, w);
+		relay_done(&p->relay);
+	}
+	if (rc != REMOTE_OK)
+		relay_leave(&p->relay, seen);
+	else
 		rc = barrier(s);
 	if (rc == REMOTE_OK)
 		rc = resend_refused(s, 0);
@@ -1183,31 +1491,91 @@ out:
 }
 
 /*
- * Runs the plan: phases 1-4 on the primary, phase 5 on p->ns streams (the
- * extra ones start first, so that their connecting overlaps phases 1-4,
- * and pass the gate after the primary's BARRIER), then phase 6 and the
- * last BARRIER on the primary.  The primary's outcome goes to s[0].res.
+ * Starts n workers (threads of their own, each connecting by itself) and
+ * makes them the relay's members.
  */
 static void
-run_plan(struct push *p)
+start_workers(struct push *p, size_t n)
+{
+	void *args[STREAMS_MAX];
+	size_t started;
+
+	for (size_t k = 0; k < n; k++)
+		args[k] = &p->s[1 + k];
+	p->nworkers = n;
+	relay_members(&p->relay, n);
+	started = crew_start(&p->crew, n, stream_main, args);
+	for (size_t k = started; k < n; k++)
+		relay_leave(&p->relay, 0);
+}
+
+/*
+ * Waits until the workers are done with window w, sends on the primary
+ * what they left (the jobs of workers whose connection failed: the queue
+ * is empty otherwise) unless the primary's connection failed too (rc),
+ * and empties w.  Returns a remote_rc.
+ */
+static int
+finish_window(struct push *p, struct window *w, int rc)
+{
+	relay_wait(&p->relay);
+	if (rc == REMOTE_OK)
+		rc = send_files(&p->s[0], w);
+	window_clear(w);
+	return rc;
+}
+
+/*
+ * Runs the push, window by window, on the primary: plans each window and
+ * queues its phases 1-4, then sends its files itself, or, once workers
+ * run, settles its batch (BARRIER) if it made or deleted anything and
+ * hands the window to the workers, planning the next one while they send.
+ * After the last window and the workers' own BARRIERs: phase 6 and the
+ * last BARRIER.  The primary's outcome goes to s[0].res.
+ */
+static void
+run_windows(struct push *p)
 {
 	struct stream *s0 = &p->s[0];
-	struct crew crew = { .n = 0 };
-	void *args[STREAMS_MAX];
-	int rc;
+	struct window *sending = NULL;  /* handed to the workers */
+	int rc = REMOTE_OK, more = 1;
 
-	for (size_t k = 1; k < p->ns; k++)
-		args[k - 1] = &p->s[k];
-	if (p->ns > 1)
-		crew_start(&crew, p->ns - 1, stream_main, args);
-	rc = send_tree(s0);
-	/* Other connections must find every directory made, every name freed. */
-	if (rc == REMOTE_OK && crew.n > 0 && remote_pending(s0->r) > 0)
-		rc = barrier(s0);
-	gate_set(&p->gate, rc == REMOTE_OK ? GATE_OPEN : GATE_CANCELLED);
-	if (rc == REMOTE_OK)
-		rc = send_files(s0);
-	crew_join(&crew);
+	while (rc == REMOTE_OK && more) {
+		struct window *w = sending == &p->win[0] ? &p->win[1] : &p->win[0];
+		size_t n;
+
+		if ((more = fill_window(p, w)) < 0) {
+			rc = REMOTE_NOMEM;
+			break;
+		}
+		if ((rc = plan_window(s0, w, !more)) != REMOTE_OK)
+			break;
+		if (p->nworkers == 0 && (n = want_workers(p, w)) > 0)
+			start_workers(p, n);
+		if (queue_files(p, w) < 0) {
+			rc = REMOTE_NOMEM;
+			break;
+		}
+		if (p->nworkers == 0) {
+			rc = send_files(s0, w);
+			window_clear(w);
+			continue;
+		}
+		/* Workers must find every directory made, every name freed. */
+		if (p->unsettled)
+			rc = barrier(s0);
+		if (sending != NULL)
+			rc = finish_window(p, sending, rc);
+		sending = NULL;
+		if (rc != REMOTE_OK)
+			break;
+		relay_publish(&p->relay, w);
+		sending = w;
+	}
+	if (sending != NULL)
+		rc = finish_window(p, sending, rc);
+	relay_close(&p->relay);
+	crew_join(&p->crew);
 	/* Every stream's renames are done now: directory mtimes stay put. */
 	if (rc == REMOTE_OK)
 		rc = send_dir_attrs(s0);
@@ -1249,7 +1617,7 @@ print_failures(const struct push *p)
 	size_t total = 0, pos = 0;
 	char q[QUOTE_BUF];
 
-	for (size_t k = 0; k < p->nmax; k++) {
+	for (size_t k = 0; k < p->nstreams; k++) {
 		total += p->s[k].fails.n;
 		unlisted += p->s[k].fails.failed - p->s[k].fails.n;
 	}
@@ -1262,7 +1630,7 @@ print_failures(const struct push *p)
 			goto out;
 		}
 	}
-	for (size_t k = 0; k < p->nmax; k++)
+	for (size_t k = 0; k < p->nstreams; k++)
 		for (size_t m = 0; m < p->s[k].fails.n; m++, pos++) {
 			all[pos] = &p->s[k].fails.v[m];
 			ref[pos] = (struct failure_ref){ all[pos]->path, pos };
@@ -1296,7 +1664,7 @@ conclude(const struct push *p)
 	unsigned long failed = 0;
 
 	print_failures(p);
-	for (size_t k = 0; k < p->nmax; k++) {
+	for (size_t k = 0; k < p->nstreams; k++) {
 		if (p->s[k].res != PUSH_OK && p->s[k].res != PUSH_FAILED)
 			return p->s[k].res;
 		failed += p->s[k].res == PUSH_FAILED;
@@ -1311,7 +1679,7 @@ print_stats(const struct push *p)
 {
 	struct push_stats t = { 0 };
 
-	for (size_t k = 0; k < p->nmax; k++) {
+	for (size_t k = 0; k < p->nstreams; k++) {
 		const struct stream *s = &p->s[k];
 
 		t.scanned += s->st.scanned;
@@ -1336,53 +1704,55 @@ print_stats(const struct push *p)
 enum push_result
 push_run(const struct push_opts *o)
 {
-	struct push p = { .o = o, .rootfd = -1, .gate = GATE_INITIALIZER };
+	struct push p = { .o = o, .rootfd = -1, .relay = RELAY_INITIALIZER };
 	enum push_result res;
 
 	p.nmax = o->streams < 1 ? 1 : o->streams > STREAMS_MAX ? STREAMS_MAX : o->streams;
-	if ((p.s = calloc(p.nmax, sizeof *p.s)) == NULL) {
+	p.nstreams = p.nmax + 1;
+	p.s = calloc(p.nstreams, sizeof *p.s);
+	p.hs = calloc(p.nmax, sizeof *p.hs);
+	if (p.s == NULL || p.hs == NULL) {
 		log_err("out of memory");
-		return PUSH_FAILED;
+		res = PUSH_FAILED;
+		goto out;
 	}
-	for (size_t k = 0; k < p.nmax; k++)
+	for (size_t k = 0; k < p.nstreams; k++)
 		p.s[k].p = &p;
+	for (size_t k = 0; k < p.nmax; k++)
+		p.hs[k].p = &p;
 	if ((res = start_session(&p.s[0], NULL)) != PUSH_OK)
 		goto out;
 	if ((res = scan_local(&p)) != PUSH_OK)
 		goto out;
 	if ((res = scan_remote(&p)) != PUSH_OK)
 		goto out;
-	if (match_lists(&p) < 0 || plan_files(&p) < 0) {
+	if (window_init(&p.win[0]) < 0 || window_init(&p.win[1]) < 0) {
 		res = PUSH_FAILED;
 		goto out;
 	}
-	p.ns = streams_wanted(&p);
-	if (queue_files(&p) < 0) {
-		res = PUSH_FAILED;
-		goto out;
-	}
-	run_plan(&p);
+	run_windows(&p);
+	p.s[0].failures += p.ws.errors;
 	res = conclude(&p);
 	if (o->stats && (res == PUSH_OK || res == PUSH_FAILED))
 		print_stats(&p);
 out:
 	fflush(stdout);
-	for (size_t k = 0; k < p.nmax; k++) {
+	for (size_t k = 0; p.s != NULL && k < p.nstreams; k++) {
 		end_stream(&p.s[k]);
 		failures_free(&p.s[k].fails);
+		deltas_clear(&p.s[k]);
 		free(p.s[k].deltas);
 	}
 	free(p.s);
+	free(p.hs);
+	if (p.walking)
+		walk_end(&p.walk);
 	if (p.rootfd >= 0)
 		close(p.rootfd);
-	entry_list_free(&p.local);
 	entry_list_free(&p.remote);
-	free(p.lmatch);
-	free(p.rmatch);
-	free(p.touch);
-	free(p.same);
-	free(p.cand);
-	free(p.jobs);
-	work_queue_free(&p.queue);
+	window_free(&p.win[0]);
+	window_free(&p.win[1]);
+	free(p.dirs.v);
+	free(p.dirs.names);
 	return res;
 }

@@ -2,7 +2,7 @@
  * push.h -- make a directory on the server a copy of a local one.
  *
  * main.c gathers the options; push_run() does the rest (connect, HELLO,
- * walk, LIST, plan, batch, BARRIER, report) and says how it went as a value
+ * LIST, walk and plan window by window, batch, BARRIER, report) and says how it went as a value
  * that main() turns into an exit status.
  */
 #ifndef RPCSYNC_PUSH_H
@@ -23,7 +23,8 @@ struct push_opts {
 	const char  *dir;       /* local directory to copy */
 	unsigned int timeout;   /* seconds for any wait on the server */
 	unsigned int streams;   /* connections sharing the file phase, 1..STREAMS_MAX
-	                           (--streams; main() defaults it to the cores) */
+	                           (--streams; main() defaults it to the cores);
+	                           above 1 they are workers beside the primary */
 	int          delete;    /* delete remote entries absent locally */
 	int          stats;     /* print the counters at the end */
 	int          verbose;   /* one line per entry sent or deleted */
@@ -69,10 +70,11 @@ struct push_stats {
 /*
  * Pushes o->dir to o->path in o->export on o->host, in the order DESIGN.md
  * describes (mkdir -p of PATH, deletions, directories, symlinks, files,
- * directory attributes deepest first, one BARRIER; with several streams
- * the files go over up to o->streams connections, see push.c).  Every
- * problem is reported on stderr as one line; verbose and --stats output go
- * to stdout.
+ * directory attributes deepest first, a BARRIER), taking the local tree a
+ * window at a time so that memory does not grow with it; with several
+ * streams the files go over up to o->streams worker connections (see
+ * push.c).  Every problem is reported on stderr as one line; verbose and
+ * --stats output go to stdout.
  */
 enum push_result push_run(const struct push_opts *o);
 

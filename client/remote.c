@@ -63,7 +63,7 @@ struct remote {
 	/* The path of every batched call since the last BARRIER. */
 	char          *names;         /* NUL-terminated paths, back to back */
 	size_t         names_len, names_cap;
-	size_t        *calls;         /* per call: offset of its path in names */
+	uint32_t      *calls;         /* per call: offset of its path in names */
 	size_t         ncalls, calls_cap;
 };
 
@@ -575,7 +575,7 @@ static int
 take_entry(struct remote *r, const sync_entry *se, int first,
     const char *after, struct entry_list *out)
 {
-	char path[PATH_BUF];
+	char path[PATH_BUF], target[PATH_BUF];
 	const sync_path *tp = &se->target;
 	struct entry e = { 0 };
 
@@ -590,7 +590,8 @@ take_entry(struct remote *r, const sync_entry *se, int first,
 	if (se->attr.mtime.nsec >= 1000000000u)
 		return proto_error(r, "LIST returned an invalid time");
 	if (se->attr.type == SYNC_LNK &&
-	    (tp->sync_path_len == 0 || memchr(tp->sync_path_val, '\0', tp->sync_path_len) != NULL))
+	    (tp->sync_path_len == 0 || tp->sync_path_len > SYNC_PATH_MAX ||
+	    memchr(tp->sync_path_val, '\0', tp->sync_path_len) != NULL))
 		return proto_error(r, "LIST returned an invalid symlink target");
 	if (se->hash.sync_hash_len != 0 &&
 	    (se->hash.sync_hash_len != SYNC_HASH_LEN || se->attr.type != SYNC_REG))
@@ -604,15 +605,13 @@ take_entry(struct remote *r, const sync_entry *se, int first,
 		memcpy(e.hash, se->hash.sync_hash_val, SYNC_HASH_LEN);
 		e.has_hash = 1;
 	}
-	e.path = strdup(path);
-	if (e.type == SYNC_LNK)
-		e.target = strndup(tp->sync_path_val, tp->sync_path_len);
-	if (e.path == NULL || (e.type == SYNC_LNK && e.target == NULL)) {
-		free(e.path);
-		free(e.target);
-		goto nomem;
+	e.path = path;
+	if (e.type == SYNC_LNK) {
+		memcpy(target, tp->sync_path_val, tp->sync_path_len);
+		target[tp->sync_path_len] = '\0';
+		e.target = target;
 	}
-	if (entry_list_push(out, &e) < 0)
+	if (entry_list_add(out, &e) < 0)
 		goto nomem;
 	return REMOTE_OK;
 nomem:
@@ -646,10 +645,58 @@ check_tree(struct remote *r, struct entry_list *l)
 	return REMOTE_OK;
 }
 
+/* Where list_decode() puts a LIST reply: straight into the entry list. */
+struct list_sink {
+	struct remote     *r;
+	const char        *after;    /* the resume point, NULL on the first page */
+	struct entry_list *out;
+	sync_status        status;
+	u_int              count;    /* entries in the page */
+	bool_t             eof;
+	int                rc;       /* REMOTE_OK, or what the first bad entry was */
+};
+
+/*
+ * xdrproc_t of a LIST reply: decodes its entries one at a time into fixed
+ * buffers and appends each, validated by take_entry(), to sink->out, so a
+ * page of up to SYNC_LIST_MAX entries never exists in decoded form (a
+ * no-change push of a big tree holds only the compact list).  After a bad
+ * entry (sink->rc) the rest of the page is read and dropped, which keeps
+ * the connection in step.  Returns FALSE only for an undecodable reply.
+ */
+static bool_t
+list_decode(XDR *xdrs, struct list_sink *sink)
+{
+	char path[SYNC_PATH_MAX], target[SYNC_PATH_MAX], hash[SYNC_HASH_LEN];
+	sync_entry se;
+
+	if (xdrs->x_op != XDR_DECODE)
+		return TRUE;            /* nothing of ours to encode or free */
+	if (!xdr_sync_status(xdrs, &sink->status))
+		return FALSE;
+	if (sink->status != SYNC_OK)
+		return TRUE;
+	if (!xdr_u_int(xdrs, &sink->count) || sink->count > SYNC_LIST_MAX)
+		return FALSE;
+	for (u_int i = 0; i < sink->count; i++) {
+		memset(&se, 0, sizeof se);
+		se.path.sync_path_val = path;
+		se.target.sync_path_val = target;
+		se.hash.sync_hash_val = hash;
+		if (!xdr_sync_entry(xdrs, &se))
+			return FALSE;
+		if (sink->rc == REMOTE_OK)
+			sink->rc = take_entry(sink->r, &se, sink->after == NULL && i == 0,
+			    sink->after, sink->out);
+	}
+	return xdr_bool(xdrs, &sink->eof);
+}
+
 /*
  * Fetches one LIST page into out (after: the resume point, or NULL for the
- * first page; want_hash: ask for content hashes).  Returns REMOTE_OK with *st the server's status, *eof and
- * the last path of the page in last (PATH_BUF bytes), or an error.
+ * first page; want_hash: ask for content hashes).  Returns REMOTE_OK with
+ * *st the server's status, *eof and the last path of the page in last
+ * (PATH_BUF bytes), or an error.
  */
 static int
 list_page(struct remote *r, const char *path, int want_hash, const char *after,
@@ -659,35 +706,25 @@ list_page(struct remote *r, const char *path, int want_hash, const char *after,
 	    .resume = after != NULL,
 	    .after = { after ? strlen(after) : 0, (char *)(after ? after : "") },
 	    .want_hash = want_hash != 0 };
-	list_res res;
-	list_ok *ok = &res.list_res_u.ok;
+	struct list_sink sink = { .r = r, .after = after, .out = out, .rc = REMOTE_OK };
 	enum clnt_stat cs;
-	int rc = REMOTE_OK;
 
-	memset(&res, 0, sizeof res);
 	r->round_trips++;
 	cs = clnt_call(r->cl, SYNC_LIST, (xdrproc_t)xdr_list_args, (caddr_t)&a,
-	    (xdrproc_t)xdr_list_res, (caddr_t)&res, r->timeout);
-	if (cs != RPC_SUCCESS) {
-		rc = call_failed(r, "LIST", cs);
-		goto out;
-	}
-	*st = res.status;
-	if (res.status != SYNC_OK)
-		goto out;
-	if (ok->entries.entries_len == 0 && !ok->eof) {
-		rc = proto_error(r, "LIST returned an empty page before the end");
-		goto out;
-	}
-	for (u_int i = 0; i < ok->entries.entries_len && rc == REMOTE_OK; i++)
-		rc = take_entry(r, &ok->entries.entries_val[i],
-		    after == NULL && i == 0, after, out);
-	if (rc == REMOTE_OK && out->n > 0)
+	    (xdrproc_t)list_decode, (caddr_t)&sink, r->timeout);
+	if (cs != RPC_SUCCESS)
+		return call_failed(r, "LIST", cs);
+	*st = sink.status;
+	if (sink.status != SYNC_OK)
+		return REMOTE_OK;
+	if (sink.rc != REMOTE_OK)
+		return sink.rc;
+	if (sink.count == 0 && !sink.eof)
+		return proto_error(r, "LIST returned an empty page before the end");
+	if (out->n > 0)
 		strcpy(last, out->v[out->n - 1].path);
-	*eof = ok->eof;
-out:
-	xdr_free((xdrproc_t)xdr_list_res, (char *)&res);
-	return rc;
+	*eof = sink.eof;
+	return REMOTE_OK;
 }
 
 int
@@ -787,7 +824,7 @@ remember(struct remote *r, const char *path)
 
 	if (r->ncalls == r->calls_cap) {
 		size_t ncap = r->calls_cap ? r->calls_cap * 2 : 1024;
-		size_t *nv = realloc(r->calls, ncap * sizeof *nv);
+		uint32_t *nv = realloc(r->calls, ncap * sizeof *nv);
 
 		if (nv == NULL)
 			return -1;
@@ -799,6 +836,8 @@ remember(struct remote *r, const char *path)
 		r->ncalls++;
 		return 0;
 	}
+	if (r->names_len + len > UINT32_MAX)
+		return -1;              /* 4 GiB of paths in one batch: end it first */
 	if (r->names_len + len > r->names_cap) {
 		size_t ncap = r->names_cap ? r->names_cap * 2 : 65536;
 		char *nv;
@@ -812,7 +851,7 @@ remember(struct remote *r, const char *path)
 		r->names_cap = ncap;
 	}
 	memcpy(r->names + r->names_len, path, len);
-	r->calls[r->ncalls++] = r->names_len;
+	r->calls[r->ncalls++] = (uint32_t)r->names_len;
 	r->names_len += len;
 	return 0;
 }

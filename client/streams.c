@@ -1,11 +1,12 @@
 /*
- * streams.c -- work queue, gate and crew for the parallel file phase
+ * streams.c -- work queue, relay and crew for the parallel file phase
  * (streams.h).
  *
  * Why so little: the only state the threads share is the queue's counter
- * and the gate; every other thing a worker touches is either its own or
- * was written before the threads started (pthread_create orders those
- * writes before anything the thread does) and is only read while they run.
+ * and the relay; every other thing a worker touches is either its own or
+ * was written before the batch it belongs to was published (the relay's
+ * mutex orders those writes before anything a member does with the batch)
+ * and is only read while the members work on it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -101,25 +102,79 @@ work_queue_free(struct work_queue *q)
 }
 
 void
-gate_set(struct gate *g, enum gate_state st)
+relay_members(struct relay *r, size_t n)
 {
-	pthread_mutex_lock(&g->mu);
-	g->state = st;
-	pthread_cond_broadcast(&g->cv);
-	pthread_mutex_unlock(&g->mu);
+	pthread_mutex_lock(&r->mu);
+	r->members = n;
+	pthread_mutex_unlock(&r->mu);
 }
 
-enum gate_state
-gate_wait(struct gate *g)
+void
+relay_publish(struct relay *r, void *batch)
 {
-	enum gate_state st;
+	pthread_mutex_lock(&r->mu);
+	while (r->busy > 0)
+		pthread_cond_wait(&r->cv, &r->mu);
+	r->batch = batch;
+	r->gen++;
+	r->busy = r->members;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
 
-	pthread_mutex_lock(&g->mu);
-	while (g->state == GATE_CLOSED)
-		pthread_cond_wait(&g->cv, &g->mu);
-	st = g->state;
-	pthread_mutex_unlock(&g->mu);
-	return st;
+void
+relay_wait(struct relay *r)
+{
+	pthread_mutex_lock(&r->mu);
+	while (r->busy > 0)
+		pthread_cond_wait(&r->cv, &r->mu);
+	pthread_mutex_unlock(&r->mu);
+}
+
+void
+relay_close(struct relay *r)
+{
+	pthread_mutex_lock(&r->mu);
+	r->closed = 1;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+void *
+relay_take(struct relay *r, unsigned long *seen)
+{
+	void *batch = NULL;
+
+	pthread_mutex_lock(&r->mu);
+	while (r->gen == *seen && !r->closed)
+		pthread_cond_wait(&r->cv, &r->mu);
+	if (r->gen != *seen) {
+		*seen = r->gen;
+		batch = r->batch;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return batch;
+}
+
+void
+relay_done(struct relay *r)
+{
+	pthread_mutex_lock(&r->mu);
+	if (r->busy > 0 && --r->busy == 0)
+		pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+void
+relay_leave(struct relay *r, unsigned long seen)
+{
+	pthread_mutex_lock(&r->mu);
+	if (r->members > 0)
+		r->members--;
+	/* The batch published after the last one taken was counted on us. */
+	if (r->gen != seen && r->busy > 0 && --r->busy == 0)
+		pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
 }
 
 size_t

@@ -3,12 +3,12 @@
  *
  * Why it exists: push.c speaks the protocol; this is the little machinery
  * that lets several threads, one connection each, share its file work
- * without sharing anything else: a queue that hands out every job exactly
- * once, heaviest first, through one atomic counter over an order fixed
- * before the threads start (no lock, no shared writes but the counter); a
- * gate at which workers wait until the primary connection has made every
- * directory; a crew of threads to start and join; and the default number
- * of streams.  Nothing here knows about RPC, so it is unit-tested alone.
+ * without sharing anything else: a queue that hands out every job of a
+ * window exactly once, heaviest first, through one atomic counter over an
+ * order fixed before the window is handed out (no lock, no shared writes
+ * but the counter); a relay that hands the windows one after the other to
+ * the workers and tells the primary connection when they are done with one;
+ * a crew of threads to start and join; and the default number of streams.  Nothing here knows about RPC, so it is unit-tested alone.
  */
 #ifndef RPCSYNC_STREAMS_H
 #define RPCSYNC_STREAMS_H
@@ -50,28 +50,62 @@ int work_queue_take(struct work_queue *q, size_t *job);
 /* Frees q's order and empties it (a freed or zeroed q is allowed). */
 void work_queue_free(struct work_queue *q);
 
-/* How a gate was left. */
-enum gate_state {
-	GATE_CLOSED,            /* not yet decided: gate_wait() blocks */
-	GATE_OPEN,              /* go on */
-	GATE_CANCELLED,         /* give up */
-};
-
-/* A one-shot decision that threads wait for. */
-struct gate {
+/*
+ * A relay hands batches of work (push.c's windows) from one producer to a
+ * crew of consumers, one batch at a time.  Every consumer still in the
+ * relay (a member) takes part in every batch, and the producer publishes
+ * the next batch only once all of them are done with the last, so it may
+ * then reuse that batch's memory.  A member that gives up leaves, and is
+ * not waited for again.
+ */
+struct relay {
 	pthread_mutex_t mu;
 	pthread_cond_t  cv;
-	enum gate_state state;
+	void           *batch;    /* the batch published last */
+	unsigned long   gen;      /* batches published so far */
+	size_t          members;  /* consumers still in */
+	size_t          busy;     /* members not yet done with batch gen */
+	int             closed;   /* no batch will follow */
 };
 
-#define GATE_INITIALIZER \
-	{ PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, GATE_CLOSED }
+#define RELAY_INITIALIZER \
+	{ PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, 0 }
 
-/* Sets g to st (GATE_OPEN or GATE_CANCELLED) and wakes every waiter. */
-void gate_set(struct gate *g, enum gate_state st);
+/*
+ * Sets the number of members of r, before any of them runs and before
+ * the first relay_publish().
+ */
+void relay_members(struct relay *r, size_t n);
 
-/* Waits until g is no longer GATE_CLOSED; returns its state. */
-enum gate_state gate_wait(struct gate *g);
+/*
+ * Producer: waits until every member is done with the last batch, then
+ * publishes batch (never NULL) to all of them.
+ */
+void relay_publish(struct relay *r, void *batch);
+
+/* Producer: waits until every member is done with the last batch. */
+void relay_wait(struct relay *r);
+
+/* Producer: no batch will follow; members leave relay_take() with NULL. */
+void relay_close(struct relay *r);
+
+/*
+ * Member: waits for a batch newer than *seen (0 at first) and returns it,
+ * noting its number in *seen; returns NULL once r is closed and no newer
+ * batch is left.  The member must call relay_done() when it is done with
+ * the batch.
+ */
+void *relay_take(struct relay *r, unsigned long *seen);
+
+/* Member: done with the batch relay_take() returned last. */
+void relay_done(struct relay *r);
+
+/*
+ * Member: leaves r for good, after relay_done() for the last batch it
+ * took (seen, 0 if none).  A batch published meanwhile is not waited on
+ * for this member.
+ */
+void relay_leave(struct relay *r, unsigned long seen);
 
 /* Threads started together and joined together. */
 struct crew {

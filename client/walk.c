@@ -1,13 +1,20 @@
 /*
- * walk.c -- scan the local tree into a sorted entry list.
+ * walk.c -- the local tree, one entry at a time, in path_cmp() order.
  *
  * Why it is built this way: the tree may change while we read it, and a
  * name may be swapped for a symlink at any moment.  So every step is an
  * *at() call relative to the fd of the directory being read, with
  * AT_SYMLINK_NOFOLLOW / O_NOFOLLOW; a symlink is recorded, never entered.
  * Each directory's names are sorted bytewise and a directory's contents are
- * emitted right after it, which is exactly path_cmp() order, so the list
- * needs no sorting afterwards.
+ * handed out right after it, which is exactly path_cmp() order.  The walk
+ * is an explicit stack of frames instead of a recursion, so that it can
+ * stop after any entry and go on later: push.c takes the tree a window at
+ * a time and never holds more of it than that.  A directory is opened and
+ * read when its own entry is handed out, so an unreadable one already
+ * carries ENTRY_INCOMPLETE when the caller sees it.
+ *
+ * This file also holds the entry list and its string arena, which the
+ * remote listing shares.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,17 +32,23 @@
 /* The server refuses to list deeper trees; we refuse to walk them. */
 #define WALK_DEPTH_MAX 1024
 
-/* State of one walk_tree() call. */
-struct walker {
-	const char        *dir;          /* the tree, as the user named it */
-	struct entry_list *out;
-	struct walk_stats *st;
-	char               rel[PATH_BUF]; /* directory being read, relative */
+/* Bytes per arena block: room for many paths, and for any one of them. */
+#define ARENA_BLOCK (64 * 1024)
+
+/* One directory being read: its fd and its names, sorted. */
+struct walk_frame {
+	int     fd;              /* the directory (the root's is the caller's) */
+	char   *names;           /* NUL-terminated names, back to back */
+	size_t  names_len, names_cap;
+	size_t *off;             /* offset of each name in names, sorted */
+	size_t  n, cap;
+	size_t  next;            /* the next name to hand out */
+	size_t  rel_len;         /* strlen of the directory's relative path */
 };
 
 /* Logs "DIR/rel: what" as one line, the name quoted. */
 static void
-report(const struct walker *w, const char *rel, const char *what)
+report(const struct walk *w, const char *rel, const char *what)
 {
 	char full[PATH_BUF * 2], q[QUOTE_BUF];
 	size_t n = strlen(w->dir);
@@ -55,11 +68,12 @@ entry_from_stat(struct entry *e, const struct stat *st)
 }
 
 /*
- * Reads the target of the symlink dfd/name into e.  Returns 0, or an errno
- * value (ENAMETOOLONG for a target the protocol cannot carry).
+ * Reads the target of the symlink dfd/name into w->target and points e at
+ * it.  Returns 0, or an errno value (ENAMETOOLONG for a target the
+ * protocol cannot carry).
  */
 static int
-read_link(int dfd, const char *name, struct entry *e)
+read_link(struct walk *w, int dfd, const char *name, struct entry *e)
 {
 	char buf[PATH_BUF + 1];
 	ssize_t n = readlinkat(dfd, name, buf, sizeof buf);
@@ -68,43 +82,68 @@ read_link(int dfd, const char *name, struct entry *e)
 		return errno;
 	if (n == 0 || n > SYNC_PATH_MAX)
 		return ENAMETOOLONG;
-	e->target = strndup(buf, (size_t)n);
-	if (e->target == NULL)
-		return ENOMEM;
+	memcpy(w->target, buf, (size_t)n);
+	w->target[n] = '\0';
+	e->target = w->target;
 	e->size = (uint64_t)n;
 	return 0;
 }
 
-/* qsort comparator for an array of names. */
+/* qsort_r comparator for offsets into a block of names (arg). */
 static int
-cmp_names(const void *a, const void *b)
+cmp_names(const void *a, const void *b, void *arg)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
+	const char *names = arg;
 
-/* Frees an array of n names. */
-static void
-free_names(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	return strcmp(names + *(const size_t *)a, names + *(const size_t *)b);
 }
 
 /*
- * Reads the names in directory dfd (without "." and ".."), sorted bytewise,
- * into *names / *n.  Returns 0, or an errno value with nothing allocated.
+ * Appends the name s (len bytes) to f's names.  Returns 0, or ENOMEM.
  */
 static int
-read_names(int dfd, char ***names, size_t *n)
+frame_add_name(struct walk_frame *f, const char *s, size_t len)
 {
-	char **v = NULL;
-	size_t len = 0, cap = 0;
+	if (f->n == f->cap) {
+		size_t ncap = f->cap ? f->cap * 2 : 32;
+		size_t *nv = realloc(f->off, ncap * sizeof *nv);
+
+		if (nv == NULL)
+			return ENOMEM;
+		f->off = nv;
+		f->cap = ncap;
+	}
+	if (f->names_len + len + 1 > f->names_cap) {
+		size_t ncap = f->names_cap ? f->names_cap * 2 : 1024;
+		char *nv;
+
+		while (ncap < f->names_len + len + 1)
+			ncap *= 2;
+		if ((nv = realloc(f->names, ncap)) == NULL)
+			return ENOMEM;
+		f->names = nv;
+		f->names_cap = ncap;
+	}
+	memcpy(f->names + f->names_len, s, len + 1);
+	f->off[f->n++] = f->names_len;
+	f->names_len += len + 1;
+	return 0;
+}
+
+/*
+ * Reads the names in directory f->fd (without "." and ".."), sorted
+ * bytewise, into f (whose buffers are reused).  Returns 0, or an errno
+ * value (f then holds no names).
+ */
+static int
+read_names(struct walk_frame *f)
+{
 	int err = 0;
-	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = openat(f->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 
+	f->n = f->names_len = f->next = 0;
 	if (d == NULL) {
 		err = errno;
 		if (fd >= 0)
@@ -120,51 +159,78 @@ read_names(int dfd, char ***names, size_t *n)
 		}
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 32;
-			char **nv = realloc(v, ncap * sizeof *nv);
-
-			if (nv == NULL) {
-				err = ENOMEM;
-				break;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		v[len] = strdup(de->d_name);
-		if (v[len] == NULL) {
-			err = ENOMEM;
+		if ((err = frame_add_name(f, de->d_name, strlen(de->d_name))) != 0)
 			break;
-		}
-		len++;
 	}
 	closedir(d);
 	if (err != 0) {
-		free_names(v, len);
+		f->n = f->names_len = 0;
 		return err;
 	}
-	if (len > 0)
-		qsort(v, len, sizeof *v, cmp_names);
-	*names = v;
-	*n = len;
+	if (f->n > 1)
+		qsort_r(f->off, f->n, sizeof *f->off, cmp_names, f->names);
 	return 0;
 }
 
-static int walk_dir(struct walker *w, int dfd, size_t dir_index,
-    unsigned depth);
-
 /*
- * Opens the subdirectory dfd/name (entry number index, relative path
- * w->rel) and walks it.  An unopenable or too deep directory is reported
- * and flagged ENTRY_INCOMPLETE.  Returns 0, or -1 when out of memory.
+ * Pushes a frame for directory fd (owned by the frame unless it is the
+ * root's) whose relative path is w->rel, and reads its names.  Returns 0,
+ * ENOMEM (fd is then closed unless it is the root's), or the errno value
+ * of the failed read (the frame is then popped again and fd closed).
  */
 static int
-descend(struct walker *w, int dfd, const char *name, size_t index,
-    unsigned depth)
+push_frame(struct walk *w, int fd)
 {
-	int cfd, rc;
+	struct walk_frame *f;
+	int err;
 
-	if (depth + 1 >= WALK_DEPTH_MAX) {
+	if (w->depth == w->nframes) {
+		size_t ncap = w->nframes ? w->nframes * 2 : 16;
+		struct walk_frame *nv = realloc(w->frame, ncap * sizeof *nv);
+
+		if (nv == NULL) {
+			err = ENOMEM;
+			goto fail;
+		}
+		memset(nv + w->nframes, 0, (ncap - w->nframes) * sizeof *nv);
+		w->frame = nv;
+		w->nframes = ncap;
+	}
+	f = &w->frame[w->depth];
+	f->fd = fd;
+	f->rel_len = strlen(w->rel);
+	if ((err = read_names(f)) != 0)
+		goto fail;
+	w->depth++;
+	return 0;
+fail:
+	if (w->depth > 0)       /* never the root's fd */
+		close(fd);
+	return err;
+}
+
+/* Pops the innermost frame, closing its fd (not the root's). */
+static void
+pop_frame(struct walk *w)
+{
+	w->depth--;
+	if (w->depth > 0)
+		close(w->frame[w->depth].fd);
+	w->frame[w->depth].fd = -1;
+}
+
+/*
+ * Opens the directory dfd/name (entry e, relative path w->rel) and pushes
+ * its frame, so its contents come next.  An unopenable, unreadable or too
+ * deep directory is reported and flagged ENTRY_INCOMPLETE.  Returns 0, or
+ * -1 when out of memory.
+ */
+static int
+descend(struct walk *w, int dfd, const char *name, struct entry *e)
+{
+	int cfd, err;
+
+	if (w->depth >= WALK_DEPTH_MAX) {
 		report(w, w->rel, "directory tree too deep");
 		goto incomplete;
 	}
@@ -173,22 +239,27 @@ descend(struct walker *w, int dfd, const char *name, size_t index,
 		report(w, w->rel, strerror(errno));
 		goto incomplete;
 	}
-	rc = walk_dir(w, cfd, index, depth + 1);
-	close(cfd);
-	return rc;
+	err = push_frame(w, cfd);
+	if (err == ENOMEM)
+		return -1;
+	if (err != 0) {
+		report(w, w->rel, strerror(err));
+		goto incomplete;
+	}
+	return 0;
 incomplete:
 	w->st->errors++;
-	w->out->v[index].flags |= ENTRY_INCOMPLETE;
+	e->flags |= ENTRY_INCOMPLETE;
 	return 0;
 }
 
 /*
  * Fills e from dfd/name (relative path w->rel).  Returns 1 to keep e, 0 to
- * leave the name out (skipped or vanished), or -1 when out of memory.  An
- * entry that cannot be examined is reported and kept with ENTRY_ERROR.
+ * leave the name out (skipped or vanished).  An entry that cannot be
+ * examined is reported and kept with ENTRY_ERROR.
  */
 static int
-examine(struct walker *w, int dfd, const char *name, struct entry *e)
+examine(struct walk *w, int dfd, const char *name, struct entry *e)
 {
 	struct stat st;
 	int err;
@@ -216,11 +287,8 @@ examine(struct walker *w, int dfd, const char *name, struct entry *e)
 		return 0;
 	}
 	entry_from_stat(e, &st);
-	if (e->type == SYNC_LNK && (err = read_link(dfd, name, e)) != 0) {
-		if (err == ENOMEM)
-			return -1;
+	if (e->type == SYNC_LNK && (err = read_link(w, dfd, name, e)) != 0)
 		goto failed;
-	}
 	return 1;
 failed:
 	report(w, w->rel, strerror(err));
@@ -229,73 +297,6 @@ failed:
 		e->type = SYNC_OTHER;
 	e->flags = ENTRY_ERROR;
 	return 1;
-}
-
-/*
- * Examines dfd/name, whose relative path is w->rel, appends its entry and
- * descends into a directory.  Returns 0, or -1 when out of memory.
- */
-static int
-walk_name(struct walker *w, int dfd, const char *name, unsigned depth)
-{
-	struct entry e = { 0 };
-	int rc = examine(w, dfd, name, &e);
-
-	if (rc <= 0)
-		goto out;
-	rc = -1;
-	e.path = strdup(w->rel);
-	if (e.path == NULL)
-		goto out;
-	if (entry_list_push(w->out, &e) < 0) {
-		e.path = e.target = NULL;   /* freed by entry_list_push */
-		goto out;
-	}
-	e.path = e.target = NULL;           /* owned by the list now */
-	rc = 0;
-	if (e.type == SYNC_DIR && !(e.flags & ENTRY_ERROR))
-		rc = descend(w, dfd, name, w->out->n - 1, depth);
-out:
-	free(e.path);
-	free(e.target);
-	return rc;
-}
-
-/*
- * Appends the contents of directory dfd (relative path w->rel, entry number
- * dir_index) in sorted order.  An unreadable directory is reported and
- * flagged ENTRY_INCOMPLETE.  Returns 0, or -1 when out of memory.
- */
-static int
-walk_dir(struct walker *w, int dfd, size_t dir_index, unsigned depth)
-{
-	char **names = NULL;
-	size_t n = 0, len = strlen(w->rel);
-	int err, rc = 0;
-
-	err = read_names(dfd, &names, &n);
-	if (err == ENOMEM)
-		return -1;
-	if (err != 0) {
-		report(w, w->rel, strerror(err));
-		w->st->errors++;
-		w->out->v[dir_index].flags |= ENTRY_INCOMPLETE;
-		return 0;
-	}
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (path_join(w->rel, sizeof w->rel, w->rel, names[i]) < 0) {
-			char long_rel[PATH_BUF + SYNC_NAME_MAX + 2];
-
-			snprintf(long_rel, sizeof long_rel, "%s/%s", w->rel, names[i]);
-			report(w, long_rel, "path too long");
-			w->st->errors++;
-			continue;
-		}
-		rc = walk_name(w, dfd, names[i], depth);
-		w->rel[len] = '\0';
-	}
-	free_names(names, n);
-	return rc;
 }
 
 int
@@ -310,55 +311,181 @@ walk_open_root(const char *dir)
 }
 
 int
-walk_tree(int rootfd, const char *dir, struct entry_list *out,
-    struct walk_stats *st)
+walk_start(struct walk *w, int rootfd, const char *dir, struct walk_stats *st)
 {
-	struct walker w = { .dir = dir, .out = out, .st = st };
-	struct entry root = { .type = SYNC_DIR };
 	struct stat sb;
+	int err;
 
+	memset(w, 0, sizeof *w);
+	w->dir = dir;
+	w->st = st;
 	if (fstat(rootfd, &sb) < 0) {
-		report(&w, "", strerror(errno));
+		report(w, "", strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(sb.st_mode)) {
-		report(&w, "", "not a directory");
+		report(w, "", "not a directory");
 		return -1;
 	}
-	entry_from_stat(&root, &sb);
-	root.path = strdup("");
-	if (root.path == NULL || entry_list_push(out, &root) < 0)
-		goto fail;
-	if (walk_dir(&w, rootfd, 0, 0) < 0)
-		goto fail;
-	if (out->v[0].flags & ENTRY_INCOMPLETE) {
-		entry_list_free(out);   /* the root is unreadable: we know nothing */
+	w->root.type = SYNC_DIR;
+	w->root.path = "";
+	entry_from_stat(&w->root, &sb);
+	if ((err = push_frame(w, rootfd)) != 0) {
+		/* The root is unreadable: we know nothing. */
+		report(w, "", err == ENOMEM ? "out of memory" : strerror(err));
+		st->errors++;
+		walk_end(w);
 		return -1;
 	}
+	w->root_pending = 1;
 	return 0;
-fail:
-	log_err("out of memory");
-	entry_list_free(out);
-	return -1;
 }
 
 int
-entry_list_push(struct entry_list *l, struct entry *e)
+walk_next(struct walk *w, struct entry_list *out)
 {
+	if (w->root_pending) {
+		w->root_pending = 0;
+		goto add;
+	}
+	while (w->depth > 0) {
+		struct walk_frame *f = &w->frame[w->depth - 1];
+		struct entry e = { 0 };
+		const char *name;
+		int dfd = f->fd;
+
+		if (f->next == f->n) {
+			pop_frame(w);
+			continue;
+		}
+		name = f->names + f->off[f->next++];
+		w->rel[f->rel_len] = '\0';
+		if (path_join(w->rel, sizeof w->rel, w->rel, name) < 0) {
+			char long_rel[PATH_BUF + SYNC_NAME_MAX + 2];
+
+			snprintf(long_rel, sizeof long_rel, "%s/%s", w->rel, name);
+			report(w, long_rel, "path too long");
+			w->st->errors++;
+			continue;
+		}
+		if (examine(w, dfd, name, &e) == 0)
+			continue;
+		e.path = w->rel;
+		/* f may move: descend() can grow the frames. */
+		if (e.type == SYNC_DIR && !(e.flags & ENTRY_ERROR) &&
+		    descend(w, dfd, name, &e) < 0)
+			goto nomem;
+		if (entry_list_add(out, &e) < 0)
+			goto nomem;
+		return 1;
+	}
+	return 0;
+add:
+	if (entry_list_add(out, &w->root) < 0)
+		goto nomem;
+	return 1;
+nomem:
+	log_err("out of memory");
+	return -1;
+}
+
+void
+walk_end(struct walk *w)
+{
+	while (w->depth > 0)
+		pop_frame(w);
+	for (size_t k = 0; k < w->nframes; k++) {
+		free(w->frame[k].names);
+		free(w->frame[k].off);
+	}
+	free(w->frame);
+	w->frame = NULL;
+	w->nframes = 0;
+}
+
+int
+walk_tree(int rootfd, const char *dir, struct entry_list *out,
+    struct walk_stats *st)
+{
+	struct walk w;
+	int rc;
+
+	if (walk_start(&w, rootfd, dir, st) < 0)
+		return -1;
+	while ((rc = walk_next(&w, out)) > 0)
+		;
+	walk_end(&w);
+	if (rc < 0)
+		entry_list_free(out);
+	return rc;
+}
+
+/* ---- the entry list and its arena -------------------------------------- */
+
+/*
+ * Copies the len bytes at s and a NUL into a, which never moves them.
+ * Returns the copy, or NULL when out of memory.
+ */
+static char *
+arena_put(struct arena *a, const char *s, size_t len)
+{
+	char *dst;
+
+	if (a->nblocks == 0 || a->used + len + 1 > ARENA_BLOCK) {
+		size_t next = a->nblocks == 0 ? 0 : a->cur + 1;
+
+		if (next == a->nblocks) {
+			char **nv = realloc(a->block, (a->nblocks + 1) * sizeof *nv);
+
+			if (nv == NULL)
+				return NULL;
+			a->block = nv;
+			if ((a->block[a->nblocks] = malloc(ARENA_BLOCK)) == NULL)
+				return NULL;
+			a->nblocks++;
+		}
+		a->cur = next;
+		a->used = 0;
+	}
+	dst = a->block[a->cur] + a->used;
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+	a->used += len + 1;
+	return dst;
+}
+
+int
+entry_list_add(struct entry_list *l, const struct entry *e)
+{
+	struct entry *ne;
+
 	if (l->n == l->cap) {
 		size_t ncap = l->cap ? l->cap * 2 : 256;
 		struct entry *nv = realloc(l->v, ncap * sizeof *nv);
 
-		if (nv == NULL) {
-			free(e->path);
-			free(e->target);
+		if (nv == NULL)
 			return -1;
-		}
 		l->v = nv;
 		l->cap = ncap;
 	}
-	l->v[l->n++] = *e;
+	ne = &l->v[l->n];
+	*ne = *e;
+	ne->path = arena_put(&l->strings, e->path, strlen(e->path));
+	if (ne->path == NULL)
+		return -1;
+	if (e->target != NULL &&
+	    (ne->target = arena_put(&l->strings, e->target, strlen(e->target))) == NULL)
+		return -1;
+	l->n++;
 	return 0;
+}
+
+void
+entry_list_clear(struct entry_list *l)
+{
+	l->n = 0;
+	l->strings.cur = 0;
+	l->strings.used = 0;
 }
 
 /* qsort comparator: path_cmp() on entries. */
@@ -398,11 +525,9 @@ entry_list_find(const struct entry_list *l, const char *path)
 void
 entry_list_free(struct entry_list *l)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->v[i].path);
-		free(l->v[i].target);
-	}
+	for (size_t k = 0; k < l->strings.nblocks; k++)
+		free(l->strings.block[k]);
+	free(l->strings.block);
 	free(l->v);
-	l->v = NULL;
-	l->n = l->cap = 0;
+	memset(l, 0, sizeof *l);
 }

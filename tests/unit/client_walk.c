@@ -4,7 +4,8 @@
  * Builds a small tree with the awkward cases (nested and empty directories,
  * a dangling symlink, names with space, newline, UTF-8 and a leading dash,
  * a fifo, a reserved temp name, setuid and sticky bits) and checks the
- * order and the attributes walk_tree() reports.
+ * order and the attributes walk_tree() reports; then walks a tree of names
+ * that sort awkwardly, step by step as push.c does, against path_cmp().
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -186,6 +187,107 @@ test_errors(void)
 	}
 }
 
+/* qsort comparator: path_cmp() on an array of strings. */
+static int
+cmp_paths(const void *a, const void *b)
+{
+	return path_cmp(*(char *const *)a, *(char *const *)b);
+}
+
+#define DEEP 40                 /* levels of the deep chain: more than the first frames */
+
+/*
+ * The resumable walk, taken three entries at a time into a list that is
+ * emptied in between (as push.c's windows are), hands out a tree of
+ * awkward names ("a", "a.b", "a/b", "a-b", "a b", "A", byte 0xff), empty
+ * directories and a DEEP-level chain exactly in path_cmp() order, each
+ * entry after its directory, with its attributes intact.
+ */
+static void
+test_incremental(void)
+{
+	static const char *dirs[] = {
+		"a", "a/b", "a/b/c", "a/b/c/d", "a-b", "a.b", "a.b/x", "a0",
+		"e1", "e2", "e2/e3", "z", "a/b.c",
+	};
+	static const char *files[] = {
+		"a/b/c/d/f", "a/b/c2", "a/b-c", "a/b0", "a/b.c/in", "a.b/x/y",
+		"a-b/1", "ab", "a.b.c", "z/z", "A", "a b", "\xff", "a/b/c/d.e",
+	};
+	char *want[64 + DEEP], *got[64 + DEEP + 8];
+	size_t nwant = 0, ngot = 0;
+	struct entry_list win = { 0 };
+	struct walk_stats st = { 0 };
+	struct walk w;
+	char deep[DEEP * 2 + 8] = "", saved[64], q[QUOTE_BUF];
+	int fd, rc = 0, ordered = 1, same = 1, deep_ok = 0;
+
+	strcpy(saved, root);
+	strcpy(root, "/tmp/client_walk_inc.XXXXXX");
+	if (mkdtemp(root) == NULL) {
+		perror("mkdtemp");
+		exit(2);
+	}
+	want[nwant++] = strdup("");
+	for (size_t k = 0; k < sizeof dirs / sizeof dirs[0]; k++) {
+		make_dir(dirs[k], 0755);
+		want[nwant++] = strdup(dirs[k]);
+	}
+	for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+		make_file(files[k], files[k], 0644, 7, 0);
+		want[nwant++] = strdup(files[k]);
+	}
+	for (int k = 0; k < DEEP; k++) {
+		strcat(deep, k ? "/n" : "n");
+		make_dir(deep, 0700);
+		want[nwant++] = strdup(deep);
+	}
+	strcat(deep, "/leaf");
+	make_file(deep, "leaf!", 0640, 9, 9);
+	want[nwant++] = strdup(deep);
+	qsort(want, nwant, sizeof *want, cmp_paths);
+
+	fd = walk_open_root(root);
+	CHECK(fd >= 0 && walk_start(&w, fd, root, &st) == 0, "walk_start(%s)", root);
+	while (fd >= 0 && ngot < sizeof got / sizeof got[0] &&
+	    (rc = walk_next(&w, &win)) > 0) {
+		const struct entry *e = &win.v[win.n - 1];
+
+		got[ngot++] = strdup(e->path);
+		if (strcmp(e->path, deep) == 0)
+			deep_ok = e->type == SYNC_REG && e->size == 5 && e->mode == 0640 &&
+			    e->mtime.tv_sec == 9 && e->mtime.tv_nsec == 9;
+		if (win.n == 3)
+			entry_list_clear(&win);
+	}
+	if (fd >= 0)
+		walk_end(&w);
+	CHECK(rc == 0, "the walk ends without error");
+	CHECK(st.errors == 0 && st.skipped == 0, "nothing skipped, no errors");
+	CHECK(ngot == nwant, "%zu entries handed out (got %zu)", nwant, ngot);
+	for (size_t k = 1; k < ngot; k++)
+		ordered &= path_cmp(got[k - 1], got[k]) < 0;
+	CHECK(ordered, "every entry sorts after the one before (path_cmp)");
+	for (size_t k = 0; k < nwant && k < ngot; k++)
+		if (strcmp(want[k], got[k]) != 0) {
+			same = 0;
+			CHECK(0, "entry %zu is \"%s\"", k, quote_str(want[k], q));
+		}
+	CHECK(same, "exactly the expected entries in path_cmp order");
+	CHECK(deep_ok, "the file %d levels down keeps its attributes", DEEP);
+	for (size_t k = 0; k < nwant; k++)
+		free(want[k]);
+	for (size_t k = 0; k < ngot; k++)
+		free(got[k]);
+	entry_list_free(&win);
+	if (fd >= 0)
+		close(fd);
+	snprintf(q, sizeof q, "rm -rf '%s'", root);
+	if (system(q) != 0)
+		fprintf(stderr, "cannot remove %s\n", root);
+	strcpy(root, saved);
+}
+
 /* Builds the tree, walks it, checks it, removes it. */
 int
 main(void)
@@ -207,6 +309,7 @@ main(void)
 	entry_list_free(&l);
 	close(fd);
 	test_errors();
+	test_incremental();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", root);
