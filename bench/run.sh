@@ -924,7 +924,7 @@ explain() {
 		;;
 	crss | srss)
 		a=$(maxof "S7|rpcsync|$what") b=$(maxof "S7|rsync|$what")
-		printf -- '- **S7 %s peak RSS**: rpcsync %s MiB vs rsync %s MiB, i.e. %s vs %s bytes per entry of the 100k tree: rpcsync holds whole entry lists (local walk and remote listing) at once, rsync keeps less per entry.\n' \
+		printf -- '- **S7 %s peak RSS**: rpcsync %s MiB vs rsync %s MiB, i.e. %s vs %s bytes per entry of the 100k tree. syncctl holds one window of the walk (2048 entries) and the remote listing (compact, 64 bytes plus the name per entry); syncd holds one LIST page and its staging queue.\n' \
 			"$([ "$what" = crss ] && echo client || echo server)" "$(mib "$a")" "$(mib "$b")" \
 			"$(calc "$a * 1024 / $TREE_FILES" | sed 's/\..*//')" "$(calc "$b * 1024 / $TREE_FILES" | sed 's/\..*//')"
 		;;
