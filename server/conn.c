@@ -157,6 +157,7 @@ call_hello(struct conn *c, const union args *a, union results *r)
 {
 	const hello_args *h = &a->hello;
 	struct session *s = &c->s;
+	unsigned char nonce[SYNC_NONCE_LEN];
 	const struct export *e;
 	char shown[QUOTE_BUF];
 
@@ -177,7 +178,7 @@ call_hello(struct conn *c, const union args *a, union results *r)
 		r->hello.status = SYNC_ERR_ACCES;
 		return;
 	}
-	if (auth_nonce(s->nonce) != 0) {
+	if (auth_nonce(nonce) != 0) {
 		log_err("%s: getrandom: %s", s->peer, strerror(errno));
 		r->hello.status = SYNC_ERR_SERVERFAULT;
 		return;
@@ -206,6 +207,7 @@ call_hello(struct conn *c, const union args *a, union results *r)
 		export_release(s->export);
 	s->export = e;
 	s->caps = h->caps & CONN_CAPS;
+	memcpy(s->nonce, nonce, sizeof nonce);
 	s->nonce_live = 1;
 	s->authed = 0;
 	log_debug("%s: selected export '%s'%s%s, capabilities %#x", s->peer, e->name,
