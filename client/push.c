@@ -869,8 +869,8 @@ send_whole(struct stream *s, const char *rel, const char *d, int fd, const struc
 		s->st.bytes += (uint64_t)n;
 	}
 	if (rc == REMOTE_OK)
-		rc = remote_batch_commit(s->r, h, size, sb->st_mode & 01777, sb->st_mtim,
-		    NULL, d);
+		rc = remote_batch_commit(s->r, h, size, sb->st_mode & SYNC_MODE_MASK,
+		    sb->st_mtim, NULL, d);
 	return rc;
 }
 
@@ -948,8 +948,8 @@ send_delta(struct stream *s, const char *rel, const char *d, int fd, const struc
 		rc = remote_batch_abort(s->r, ds.h, d);
 		goto out;
 	}
-	rc = remote_batch_commit(s->r, ds.h, (uint64_t)sb->st_size, sb->st_mode & 01777,
-	    sb->st_mtim, hash, d);
+	rc = remote_batch_commit(s->r, ds.h, (uint64_t)sb->st_size,
+	    sb->st_mode & SYNC_MODE_MASK, sb->st_mtim, hash, d);
 out:
 	delta_index_free(ix);
 	remote_sig_free(&sig);

@@ -62,7 +62,7 @@ report(const struct walk *w, const char *rel, const char *what)
 static void
 entry_from_stat(struct entry *e, const struct stat *st)
 {
-	e->mode = st->st_mode & 01777;
+	e->mode = st->st_mode & SYNC_MODE_MASK;
 	e->mtime = st->st_mtim;
 	e->size = e->type == SYNC_REG ? (uint64_t)st->st_size : 0;
 }

@@ -33,7 +33,7 @@ struct entry {
 	const char     *target;  /* symlink target; NULL for other types */
 	uint64_t        size;    /* bytes, for files and links */
 	struct timespec mtime;
-	uint16_t        mode;    /* permission bits and sticky bit (01777) */
+	uint16_t        mode;    /* permission bits (SYNC_MODE_MASK), all a server applies */
 	unsigned char   type;    /* sync_ftype */
 	unsigned char   flags;   /* ENTRY_* */
 	unsigned char   has_hash; /* hash is set (remote files listed with want_hash) */

@@ -199,7 +199,7 @@ out:
 	r->status = st;
 }
 
-/* MKDIR: creates the directory (mode & 01777); an existing directory is OK. */
+/* MKDIR: creates the directory (mode & SYNC_MODE_MASK); an existing directory is OK. */
 sync_status
 op_mkdir(struct session *s, const mkdir_args *a)
 {
@@ -213,7 +213,7 @@ op_mkdir(struct session *s, const mkdir_args *a)
 	if ((st = open_parent(s, &a->path, SYNC_OK, path, &pfd, &leaf)) != SYNC_OK ||
 	    pfd < 0)
 		goto out;
-	if (mkdirat(pfd, leaf, (mode_t)(a->mode & 01777)) == 0)
+	if (mkdirat(pfd, leaf, (mode_t)(a->mode & SYNC_MODE_MASK)) == 0)
 		goto out;
 	st = status_from_errno(errno);
 	if (errno == EEXIST && fstatat(pfd, leaf, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -313,7 +313,7 @@ chmod_nofollow(int dirfd, const char *name, mode_t mode)
 }
 
 /*
- * SETATTR: mode (& 01777, not for links) and/or mtime of the path, never
+ * SETATTR: mode (& SYNC_MODE_MASK, not for links) and/or mtime of the path, never
  * through a link; the empty path is the export root.
  */
 sync_status
@@ -358,7 +358,7 @@ op_setattr(struct session *s, const setattr_args *a)
 			st = SYNC_ERR_INVAL;    /* a link has no mode of its own */
 			goto out;
 		}
-		if (chmod_nofollow(dfd, leaf, (mode_t)(a->mode & 01777)) != 0) {
+		if (chmod_nofollow(dfd, leaf, (mode_t)(a->mode & SYNC_MODE_MASK)) != 0) {
 			if (errno == EOPNOTSUPP)
 				errno = EINVAL; /* became a link meanwhile */
 			goto fail;

@@ -954,7 +954,7 @@ hash_check(struct session *s, struct wfile *w, const sync_hash *want)
 
 /*
  * COMMIT: checks the size and, when given, the content hash, applies mode
- * (& 01777) and mtime, closes the temp and the basis, and queues the temp
+ * (& SYNC_MODE_MASK) and mtime, closes the temp and the basis, and queues the temp
  * for the group rename under the current batch index; a full group goes to
  * a flusher.  Any failure removes the temp.  Returns SYNC_OK once queued;
  * IO (or NOSPC) if a syncfs of the session failed since the CREATE.
@@ -1002,8 +1002,8 @@ op_commit(struct session *s, const commit_args *a)
 	ts[0].tv_nsec = UTIME_OMIT;
 	ts[1].tv_sec = (time_t)a->mtime.sec;
 	ts[1].tv_nsec = (long)a->mtime.nsec;
-	/* Permission and sticky bits only: setuid/setgid are never mirrored. */
-	if (fchmod(w->fd, (mode_t)(a->mode & 01777)) != 0 || futimens(w->fd, ts) != 0) {
+	/* Permission bits only: setuid, setgid and sticky are never mirrored. */
+	if (fchmod(w->fd, (mode_t)(a->mode & SYNC_MODE_MASK)) != 0 || futimens(w->fd, ts) != 0) {
 		rc = status_from_errno(errno);
 		log_debug("%s: commit %s: %s", s->peer, w->path, strerror(errno));
 		goto drop;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # t_20_push_basic.sh -- a push reproduces a tree exactly: empty tree, nested
 # and empty directories, symlinks (dangling and absolute targets too), modes
-# 0751/0600/sticky, mtimes to the nanosecond; the target forms HOST DIR,
+# 0751/0600, setuid/setgid/sticky stripped, mtimes to the nanosecond; the target forms HOST DIR,
 # HOST/PATH, HOST:EXPORT/PATH; setuid/setgid bits are not mirrored.
 # shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -20,7 +20,7 @@ assert_trees_equal "$T/empty" "$E/empty" "empty tree pushed to EXPORT/<basename 
 
 # --- a tree with every kind of entry
 S="$T/src"
-mkdir -p "$S/a/b/c" "$S/empty1" "$S/empty2/nested-empty" "$S/modes" "$S/sticky"
+mkdir -p "$S/a/b/c" "$S/empty1" "$S/empty2/nested-empty" "$S/modes"
 printf 'hello\n' >"$S/top.txt"
 printf 'deep\n' >"$S/a/b/c/deep.txt"
 printf 'in a\n' >"$S/a/file"
@@ -39,7 +39,6 @@ chmod 0400 "$S/modes/m0400"
 mkdir "$S/modes/d0751" "$S/modes/d0700"
 chmod 0751 "$S/modes/d0751"
 chmod 0700 "$S/modes/d0700"
-chmod 1777 "$S/sticky"
 stamp_tree "$S"
 # Distinct nanosecond stamps on a few entries, so no default could match.
 touch -h -d @1000000000.000000001 "$S/top.txt"
@@ -69,13 +68,19 @@ run "$SYNCCTL" push localhost:default/x/y/z "$S"
 is "$RC" 0 "push to a new nested PATH via localhost: exit 0"
 assert_trees_equal "$S" "$E/x/y/z" "tree pushed to a new nested PATH"
 
-# --- setuid/setgid are never mirrored; the permission bits are
-mkdir -p "$T/suid"
+# --- setuid, setgid and sticky are never mirrored; the permission bits are
+mkdir -p "$T/suid/sticky" "$T/suid/sgid"
 printf '#!/bin/sh\n' >"$T/suid/tool"
 chmod 6755 "$T/suid/tool"
+chmod 1777 "$T/suid/sticky"
+chmod 2750 "$T/suid/sgid"
 run "$SYNCCTL" push 127.0.0.1 "$T/suid"
-is "$RC" 0 "push of a setuid file: exit 0"
-is "$(stat -c %a "$E/suid/tool")" 755 "setuid/setgid bits stripped, permission bits kept"
+is "$RC" 0 "push of setuid, setgid and sticky entries: exit 0"
+is "$(stat -c %a "$E/suid/tool")" 755 "setuid/setgid bits stripped from a file, permission bits kept"
+is "$(stat -c %a "$E/suid/sticky")" 777 "the sticky bit stripped from a directory"
+is "$(stat -c %a "$E/suid/sgid")" 750 "setgid stripped from a directory"
+run "$SYNCCTL" --stats push 127.0.0.1 "$T/suid"
+is "$(stat_of 'files sent')" 0 "a second push sends nothing (the stripped bits are not a difference)"
 
 # --- DIR missing, or not a directory: an error, and nothing is created
 run "$SYNCCTL" push 127.0.0.1 "$T/missing"

@@ -158,7 +158,7 @@ test_attributes(const struct entry_list *l)
 	e = find(l, "suid");
 	CHECK(e && e->mode == 0755, "setuid is not mirrored (mode %o)", e ? e->mode : 0);
 	e = find(l, "sticky");
-	CHECK(e && e->mode == 01777, "the sticky bit is mirrored");
+	CHECK(e && e->mode == 0777, "the sticky bit is not mirrored (mode %o)", e ? e->mode : 0);
 	CHECK(find(l, "fifo") == NULL, "a fifo is skipped");
 	CHECK(find(l, ".syncd-tmp.stale") == NULL, "a reserved temp name is skipped");
 }

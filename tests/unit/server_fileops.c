@@ -1095,9 +1095,9 @@ test_setattr(void)
 	CHECK(do_setattr(sp("f"), SYNC_SET_MTIME, 0777, 555, 666) == SYNC_OK && lst("f", &sb) == 0 &&
 	    (sb.st_mode & 07777) == 0640 && sb.st_mtim.tv_sec == 555 && sb.st_mtim.tv_nsec == 666,
 	    "mtime only");
-	CHECK(do_setattr(sp("dir"), SYNC_SET_MODE | SYNC_SET_MTIME, 01777, 9, 9) == SYNC_OK &&
-	    lst("dir", &sb) == 0 && (sb.st_mode & 07777) == 01777 && sb.st_mtim.tv_sec == 9,
-	    "directory mode with sticky bit, mtime");
+	CHECK(do_setattr(sp("dir"), SYNC_SET_MODE | SYNC_SET_MTIME, 07777, 9, 9) == SYNC_OK &&
+	    lst("dir", &sb) == 0 && (sb.st_mode & 07777) == 0777 && sb.st_mtim.tv_sec == 9,
+	    "directory mode: setuid, setgid and sticky stripped; mtime set");
 	CHECK(do_setattr(sp(""), SYNC_SET_MTIME, 0, 4242, 1) == SYNC_OK &&
 	    fstat(ex.root_fd, &sb) == 0 && sb.st_mtim.tv_sec == 4242 && sb.st_mtim.tv_nsec == 1,
 	    "the export root itself");
