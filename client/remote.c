@@ -253,8 +253,16 @@ static CLIENT *
 dial_rpcbind(struct remote *r, const char *host)
 {
 	struct timeval tv = r->timeout;
-	const char *nettype = strchr(host, ':') != NULL ? "tcp6" : "tcp";
-	CLIENT *cl = clnt_create_timed(host, SYNC_PROG, SYNC_V1, nettype, &tv);
+	struct netconfig *nc;
+	CLIENT *cl = NULL;
+
+	/* An IPv6 literal needs the "tcp6" netid; clnt_create's nettypes have none. */
+	if (strchr(host, ':') == NULL) {
+		cl = clnt_create_timed(host, SYNC_PROG, SYNC_V1, "tcp", &tv);
+	} else if ((nc = getnetconfigent("tcp6")) != NULL) {
+		cl = clnt_tp_create_timed(host, SYNC_PROG, SYNC_V1, nc, &tv);
+		freenetconfigent(nc);
+	}
 
 	if (cl != NULL)
 		return cl;

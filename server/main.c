@@ -63,7 +63,7 @@ struct options {
 	const char *root;               /* --root DIR, or NULL */
 	const char *config;             /* -c FILE, or NULL */
 	unsigned long port;
-	struct in_addr bind;
+	struct sockaddr_storage bind;   /* --bind; ss_family 0: the IPv6/IPv4 wildcard */
 	unsigned long max_conn;
 	unsigned long check_secs;       /* 0: no periodic rpcbind check */
 };
@@ -74,7 +74,9 @@ struct server {
 	struct config cfg;              /* read-only once connections exist */
 	int lfd;                        /* listener */
 	int sfd;                        /* signalfd for TERM, INT, HUP */
-	struct sockaddr_in addr;        /* listener address */
+	struct sockaddr_storage addr;   /* listener address */
+	socklen_t addr_len;
+	int dual;                       /* an IPv6 wildcard listener that takes IPv4 too */
 	struct registration reg;        /* our entry in rpcbind */
 	long long listen_resume_ms;     /* listener ignored until then */
 	unsigned long refused;          /* refusals not yet logged */
@@ -92,7 +94,8 @@ usage(FILE *f)
 	    "      --root DIR          export DIR read-write as \"default\"\n"
 	    "  -c, --config FILE       read the exports from FILE\n"
 	    "      --port N            TCP port (default 0: any free port)\n"
-	    "      --bind ADDR         IPv4 address to listen on (default 0.0.0.0)\n"
+	    "      --bind ADDR         IPv4 or IPv6 address to listen on (default:\n"
+	    "                          every address, IPv6 and IPv4)\n"
 	    "      --max-connections N clients served at once (default: the\n"
 	    "                          config's 'max connections', else 64)\n"
 	    "      --rpcbind-check SEC re-check the rpcbind registration every SEC\n"
@@ -100,6 +103,25 @@ usage(FILE *f)
 	    "  -v, --verbose           log debug messages\n"
 	    "  -h, --help              show this help\n"
 	    "  -V, --version           show the version\n");
+}
+
+/* Parses an IPv4 or IPv6 literal into out.  Returns 0, or -1. */
+static int
+parse_bind(const char *s, struct sockaddr_storage *out)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)out;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+
+	memset(out, 0, sizeof *out);
+	if (inet_pton(AF_INET, s, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		return 0;
+	}
+	return -1;
 }
 
 /*
@@ -149,7 +171,6 @@ parse_options(int argc, char **argv, struct options *o)
 	int ch;
 
 	memset(o, 0, sizeof *o);
-	o->bind.s_addr = htonl(INADDR_ANY);
 	o->max_conn = 0;                /* not given: the config's, else 64 */
 	o->check_secs = 10;
 	while ((ch = getopt_long(argc, argv, "fc:vhV", longopts, NULL)) != -1) {
@@ -168,8 +189,8 @@ parse_options(int argc, char **argv, struct options *o)
 				goto usage;
 			break;
 		case O_BIND:
-			if (inet_pton(AF_INET, optarg, &o->bind) != 1) {
-				log_err("--bind: '%s' is not an IPv4 address", optarg);
+			if (parse_bind(optarg, &o->bind) != 0) {
+				log_err("--bind: '%s' is not an IPv4 or IPv6 address", optarg);
 				goto usage;
 			}
 			break;
@@ -418,41 +439,110 @@ setup_signals(struct server *sv)
 }
 
 /*
- * Opens the non-blocking TCP listener on --bind:--port and stores its real
- * address (the port the kernel chose for --port 0) in sv->addr.  Returns 0,
- * or EX_OSERR (logged).
+ * Writes sa as "1.2.3.4:PORT" or "[2001:db8::1]:PORT" into out (n bytes);
+ * an IPv4-mapped IPv6 address is written as IPv4.  Returns out.
+ */
+static char *
+addr_str(const struct sockaddr *sa, char *out, size_t n)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+		snprintf(out, n, "%s:%u", ip, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], ip, sizeof ip);
+			snprintf(out, n, "%s:%u", ip, ntohs(in6->sin6_port));
+		} else {
+			inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+			snprintf(out, n, "[%s]:%u", ip, ntohs(in6->sin6_port));
+		}
+	} else {
+		snprintf(out, n, "?");
+	}
+	return out;
+}
+
+/*
+ * Turns an IPv4-mapped IPv6 peer address in ss (a dual-stack listener's
+ * view of an IPv4 client) into the plain IPv4 one; *len follows.
+ */
+static void
+addr_unmap(struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in6 in6;
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+
+	if (ss->ss_family != AF_INET6 || *len < sizeof in6)
+		return;
+	memcpy(&in6, ss, sizeof in6);
+	if (!IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr))
+		return;
+	memset(ss, 0, sizeof *ss);
+	in->sin_family = AF_INET;
+	in->sin_port = in6.sin6_port;
+	memcpy(&in->sin_addr, &in6.sin6_addr.s6_addr[12], 4);
+	*len = sizeof *in;
+}
+
+/*
+ * Opens the non-blocking TCP listener on --bind:--port -- without --bind,
+ * on every IPv6 address and, through the same socket, every IPv4 one (or
+ * on 0.0.0.0 where IPv6 is not available) -- and stores its real address
+ * (the port the kernel chose for --port 0) in sv->addr.  Returns 0, or
+ * EX_OSERR (logged).
  */
 static int
 open_listener(struct server *sv)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof sv->addr;
-	char ip[INET_ADDRSTRLEN];
-	int one = 1;
+	struct sockaddr_storage want = sv->opt.bind;
+	socklen_t want_len;
+	char shown[INET6_ADDRSTRLEN + 16];
+	int one = 1, zero = 0;
 
-	inet_ntop(AF_INET, &sv->opt.bind, ip, sizeof ip);
-	sv->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (want.ss_family == 0) {
+		want.ss_family = AF_INET6;      /* the wildcard, both families */
+		sv->dual = 1;
+	}
+	sv->lfd = socket(want.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (sv->lfd < 0 && sv->dual && errno == EAFNOSUPPORT) {
+		want.ss_family = AF_INET;       /* no IPv6 here: 0.0.0.0 */
+		sv->dual = 0;
+		sv->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
 	if (sv->lfd < 0) {
 		log_err("socket: %s", strerror(errno));
 		return EX_OSERR;
 	}
-	if (setsockopt(sv->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) {
-		log_err("setsockopt(SO_REUSEADDR): %s", strerror(errno));
+	if (setsockopt(sv->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+	    (sv->dual && setsockopt(sv->lfd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
+	    sizeof zero) != 0)) {
+		log_err("setsockopt: %s", strerror(errno));
 		return EX_OSERR;
 	}
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((unsigned short)sv->opt.port);
-	sin.sin_addr = sv->opt.bind;
-	if (bind(sv->lfd, (struct sockaddr *)&sin, sizeof sin) != 0) {
-		log_err("cannot bind %s:%lu: %s", ip, sv->opt.port, strerror(errno));
+	if (want.ss_family == AF_INET) {
+		((struct sockaddr_in *)&want)->sin_port = htons((unsigned short)sv->opt.port);
+		want_len = sizeof(struct sockaddr_in);
+	} else {
+		((struct sockaddr_in6 *)&want)->sin6_port = htons((unsigned short)sv->opt.port);
+		want_len = sizeof(struct sockaddr_in6);
+	}
+	if (bind(sv->lfd, (struct sockaddr *)&want, want_len) != 0) {
+		log_err("cannot bind %s: %s", addr_str((struct sockaddr *)&want, shown,
+		    sizeof shown), strerror(errno));
 		return EX_OSERR;
 	}
 	if (listen(sv->lfd, LISTEN_BACKLOG) != 0) {
 		log_err("listen: %s", strerror(errno));
 		return EX_OSERR;
 	}
-	if (getsockname(sv->lfd, (struct sockaddr *)&sv->addr, &len) != 0) {
+	sv->addr_len = sizeof sv->addr;
+	if (getsockname(sv->lfd, (struct sockaddr *)&sv->addr, &sv->addr_len) != 0) {
 		log_err("getsockname: %s", strerror(errno));
 		return EX_OSERR;
 	}
@@ -481,12 +571,12 @@ detach(const struct options *o)
 static void
 log_listening(const struct server *sv)
 {
-	char ip[INET_ADDRSTRLEN];
+	char where[INET6_ADDRSTRLEN + 16];
 	char *list = NULL;
 	size_t len = 0;
 	FILE *f;
 
-	inet_ntop(AF_INET, &sv->addr.sin_addr, ip, sizeof ip);
+	addr_str((const struct sockaddr *)&sv->addr, where, sizeof where);
 	f = open_memstream(&list, &len);
 	if (f != NULL) {
 		for (size_t i = 0; i < sv->cfg.nexports; i++) {
@@ -497,7 +587,7 @@ log_listening(const struct server *sv)
 		}
 		fclose(f);
 	}
-	log_info("listening on %s:%u, exports: %s", ip, ntohs(sv->addr.sin_port),
+	log_info("listening on %s%s, exports: %s", where, sv->dual ? " (and IPv4)" : "",
 	    list != NULL ? list : "?");
 	free(list);
 }
@@ -558,12 +648,12 @@ static void
 accept_ready(struct server *sv)
 {
 	for (int i = 0; i < ACCEPT_BURST; i++) {
-		struct sockaddr_in sin;
-		socklen_t len = sizeof sin;
-		char ip[INET_ADDRSTRLEN], peer[64];
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof ss;
+		char peer[64];
 		int fd;
 
-		fd = accept4(sv->lfd, (struct sockaddr *)&sin, &len, SOCK_CLOEXEC);
+		fd = accept4(sv->lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 			    errno == ENOMEM) {
@@ -581,13 +671,10 @@ accept_ready(struct server *sv)
 			note_refusal(sv);
 			continue;
 		}
-		if (len < sizeof sin || sin.sin_family != AF_INET ||
-		    inet_ntop(AF_INET, &sin.sin_addr, ip, sizeof ip) == NULL)
-			snprintf(peer, sizeof peer, "?");
-		else
-			snprintf(peer, sizeof peer, "%s:%u", ip, ntohs(sin.sin_port));
+		addr_unmap(&ss, &len);
+		addr_str((struct sockaddr *)&ss, peer, sizeof peer);
 		tune_socket(fd, peer);
-		conn_start(fd, peer, (struct sockaddr *)&sin, len, &sv->cfg); /* closes fd on failure */
+		conn_start(fd, peer, (struct sockaddr *)&ss, len, &sv->cfg); /* closes fd on failure */
 	}
 }
 
@@ -694,7 +781,8 @@ main(int argc, char **argv)
 		goto out;
 	if ((rc = open_listener(&sv)) != 0)
 		goto out;
-	if ((rc = registration_start(&sv.reg, &sv.addr)) != 0)
+	if ((rc = registration_start(&sv.reg, (struct sockaddr *)&sv.addr, sv.addr_len,
+	    sv.dual)) != 0)
 		goto out;
 	registered = 1;
 	if ((rc = detach(&sv.opt)) != 0)

@@ -39,28 +39,52 @@ rpc_error(char *buf, size_t n)
 }
 
 /*
- * Registers SYNC_PROG version 1 over TCP at the listener's address, the way
- * svc_reg would.  Returns 0, or -1 with the reason in why (n bytes).
+ * Registers SYNC_PROG version 1 under every netid of reg, the way svc_reg
+ * would.  Returns 0, or -1 with the reason of the first refusal in why (n
+ * bytes).
  */
 static int
 rpcbind_set(struct registration *reg, char *why, size_t n)
 {
-	struct netbuf nb = {
-		.maxlen = sizeof reg->addr,
-		.len = sizeof reg->addr,
-		.buf = &reg->addr,
-	};
+	for (size_t i = 0; i < reg->n; i++) {
+		struct netbuf nb = {
+			.maxlen = reg->v[i].len,
+			.len = reg->v[i].len,
+			.buf = &reg->v[i].addr,
+		};
 
-	rpc_createerr.cf_stat = RPC_SUCCESS;
-	if (rpcb_set(SYNC_PROG, SYNC_V1, reg->nconf, &nb))
-		return 0;
-	rpc_error(why, n);
+		rpc_createerr.cf_stat = RPC_SUCCESS;
+		if (!rpcb_set(SYNC_PROG, SYNC_V1, reg->v[i].nconf, &nb)) {
+			rpc_error(why, n);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Drops our program's entries under every netid of reg. */
+static void
+rpcbind_unset(struct registration *reg)
+{
+	for (size_t i = 0; i < reg->n; i++)
+		rpcb_unset(SYNC_PROG, SYNC_V1, reg->v[i].nconf);
+}
+
+/* Returns the port of the AF_INET or AF_INET6 address sa, or -1. */
+static int
+port_of(const struct sockaddr *sa, size_t len)
+{
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in))
+		return ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
+	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
+		return ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
 	return -1;
 }
 
 /*
- * Asks the rpcbind on 127.0.0.1 (over TCP, so that it answers for netid
- * "tcp") where SYNC_PROG version 1 is, with RPCBPROC_GETVERSADDR.  On
+ * Asks the local rpcbind (127.0.0.1 over "tcp", or ::1 over "tcp6" when
+ * that is our first netid: rpcbind answers for the netid it is asked over)
+ * where SYNC_PROG version 1 is, with RPCBPROC_GETVERSADDR.  On
  * REG_UNREACHABLE, why (n bytes) says what failed.
  *
  * Not rpcb_getaddr(): in libtirpc 1.3.3 it caches rpcbind's address, and
@@ -71,21 +95,28 @@ rpcbind_set(struct registration *reg, char *why, size_t n)
 static enum reg_state
 rpcbind_lookup(struct registration *reg, char *why, size_t n)
 {
-	struct sockaddr_in rb = { .sin_family = AF_INET, .sin_port = htons(111) };
-	struct netbuf rbaddr = { .maxlen = sizeof rb, .len = sizeof rb, .buf = &rb };
+	const struct reg_netid *want = &reg->v[0];
+	struct sockaddr_in rb4 = { .sin_family = AF_INET, .sin_port = htons(111),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in6 rb6 = { .sin6_family = AF_INET6, .sin6_port = htons(111),
+	    .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	int six = want->addr.ss_family == AF_INET6;
+	struct netbuf rbaddr = {
+		.maxlen = six ? sizeof rb6 : sizeof rb4,
+		.len = six ? sizeof rb6 : sizeof rb4,
+		.buf = six ? (void *)&rb6 : (void *)&rb4,
+	};
 	struct timeval tmo = { .tv_sec = RPCBIND_TIMEOUT_S, .tv_usec = 0 };
-	char netid[] = "tcp", empty[] = "";
-	RPCB parms = { SYNC_PROG, SYNC_V1, netid, empty, empty };
+	char empty[] = "";
+	RPCB parms = { SYNC_PROG, SYNC_V1, want->nconf->nc_netid, empty, empty };
 	enum reg_state st = REG_UNREACHABLE;
 	enum clnt_stat cs;
 	struct netbuf *addr;
 	char *uaddr = NULL;
 	CLIENT *cl;
 
-	rb.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	rpc_createerr.cf_stat = RPC_SUCCESS;
-	cl = clnt_tli_create(RPC_ANYFD, reg->nconf, &rbaddr, RPCBPROG, RPCBVERS4,
-	    0, 0);
+	cl = clnt_tli_create(RPC_ANYFD, want->nconf, &rbaddr, RPCBPROG, RPCBVERS4, 0, 0);
 	if (cl == NULL) {
 		rpc_error(why, n);
 		return REG_UNREACHABLE;
@@ -99,12 +130,10 @@ rpcbind_lookup(struct registration *reg, char *why, size_t n)
 	} else {
 		/* A wildcard registration comes back as the address we asked. */
 		st = REG_OTHER;
-		addr = uaddr2taddr(reg->nconf, uaddr);
+		addr = uaddr2taddr(want->nconf, uaddr);
 		if (addr != NULL) {
-			const struct sockaddr_in *sin = addr->buf;
-
-			if (addr->len >= sizeof *sin && sin->sin_family == AF_INET &&
-			    sin->sin_port == reg->addr.sin_port)
+			if (port_of(addr->buf, addr->len) ==
+			    port_of((const struct sockaddr *)&want->addr, want->len))
 				st = REG_OURS;
 			free(addr->buf);
 			free(addr);
@@ -120,19 +149,48 @@ rpcbind_lookup(struct registration *reg, char *why, size_t n)
  * daemon's entry points at a dead port), then registers.  Returns 0, or
  * EX_UNAVAILABLE (logged).
  */
+/*
+ * Adds the netid named netid with the address addr (len bytes) to reg.
+ * Returns 0, or -1 (logged) when /etc/netconfig has no such entry.
+ */
+static int
+netid_add(struct registration *reg, const char *netid, const void *addr, socklen_t len)
+{
+	struct reg_netid *v = &reg->v[reg->n];
+
+	if ((v->nconf = getnetconfigent(netid)) == NULL) {
+		log_err("cannot register with rpcbind: no \"%s\" entry in /etc/netconfig",
+		    netid);
+		return -1;
+	}
+	memcpy(&v->addr, addr, len);
+	v->len = len;
+	reg->n++;
+	return 0;
+}
+
+/*
+ * First registration: drops whatever a previous instance left (a crashed
+ * daemon's entry points at a dead port), then registers.  Returns 0, or
+ * EX_UNAVAILABLE (logged).
+ */
 int
-registration_start(struct registration *reg, const struct sockaddr_in *addr)
+registration_start(struct registration *reg, const struct sockaddr *addr,
+    socklen_t len, int dual)
 {
 	char why[256];
 
-	reg->addr = *addr;
-	reg->nconf = getnetconfigent("tcp");
-	if (reg->nconf == NULL) {
-		log_err("cannot register with rpcbind: no \"tcp\" entry in "
-		    "/etc/netconfig");
-		return EX_UNAVAILABLE;
+	if (addr->sa_family == AF_INET6 && dual) {
+		struct sockaddr_in any4 = { .sin_family = AF_INET,
+		    .sin_port = ((const struct sockaddr_in6 *)(const void *)addr)->sin6_port,
+		    .sin_addr.s_addr = htonl(INADDR_ANY) };
+
+		if (netid_add(reg, "tcp", &any4, sizeof any4) != 0)
+			return EX_UNAVAILABLE;
 	}
-	rpcb_unset(SYNC_PROG, SYNC_V1, reg->nconf);
+	if (netid_add(reg, addr->sa_family == AF_INET6 ? "tcp6" : "tcp", addr, len) != 0)
+		return EX_UNAVAILABLE;
+	rpcbind_unset(reg);
 	if (rpcbind_set(reg, why, sizeof why) != 0) {
 		log_err("cannot register with rpcbind: %s", why);
 		return EX_UNAVAILABLE;
@@ -156,7 +214,7 @@ registration_refresh(struct registration *reg)
 		return;
 	}
 	if (st == REG_OTHER)
-		rpcb_unset(SYNC_PROG, SYNC_V1, reg->nconf);
+		rpcbind_unset(reg);
 	if (rpcbind_set(reg, why, sizeof why) == 0) {
 		log_info("SIGHUP: registered with rpcbind");
 		reg->last_check = REG_OURS;
@@ -184,7 +242,7 @@ registration_check(struct registration *reg)
 		break;
 	case REG_OTHER:
 		log_warn("rpcbind lists another address for syncd; replacing it");
-		rpcb_unset(SYNC_PROG, SYNC_V1, reg->nconf);
+		rpcbind_unset(reg);
 		/* FALLTHROUGH */
 	case REG_MISSING:
 		if (rpcbind_set(reg, why, sizeof why) == 0) {
@@ -205,11 +263,10 @@ registration_check(struct registration *reg)
 void
 registration_stop(struct registration *reg)
 {
-	if (reg->nconf == NULL)
-		return;
 	/* Never remove an entry that, at the last look, was not ours. */
-	if (reg->last_check != REG_UNSET && reg->last_check != REG_OTHER)
-		rpcb_unset(SYNC_PROG, SYNC_V1, reg->nconf);
-	freenetconfigent(reg->nconf);
-	reg->nconf = NULL;
+	if (reg->n > 0 && reg->last_check != REG_UNSET && reg->last_check != REG_OTHER)
+		rpcbind_unset(reg);
+	for (size_t i = 0; i < reg->n; i++)
+		freenetconfigent(reg->v[i].nconf);
+	reg->n = 0;
 }

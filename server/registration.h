@@ -20,18 +20,29 @@ enum reg_state {
 	REG_UNREACHABLE         /* rpcbind did not answer */
 };
 
+/* One netid syncd is registered under, with the address clients get. */
+struct reg_netid {
+	struct netconfig       *nconf;  /* "tcp" or "tcp6" */
+	struct sockaddr_storage addr;   /* the listener, in that netid's family */
+	socklen_t               len;
+};
+
 /* syncd's registration; zero-initialise before registration_start(). */
 struct registration {
-	struct sockaddr_in addr;        /* listener address, as registered */
-	struct netconfig *nconf;        /* "tcp" */
+	struct reg_netid v[2];          /* v[0] is what the periodic check asks about */
+	size_t n;
 	enum reg_state last_check;      /* result of the previous check */
 };
 
 /*
- * Registers SYNC_PROG version 1 over TCP at addr, first dropping whatever
- * entry a previous instance left.  Returns 0, or EX_UNAVAILABLE (logged).
+ * Registers SYNC_PROG version 1 at the listener's address addr (len bytes),
+ * first dropping whatever entries a previous instance left: over "tcp" for
+ * an IPv4 listener, "tcp6" for an IPv6 one, and both for an IPv6 wildcard
+ * listener that also takes IPv4 (dual set).  Returns 0, or EX_UNAVAILABLE
+ * (logged).
  */
-int registration_start(struct registration *reg, const struct sockaddr_in *addr);
+int registration_start(struct registration *reg, const struct sockaddr *addr,
+    socklen_t len, int dual);
 
 /*
  * SIGHUP: makes sure rpcbind points at us now, replacing another entry for
