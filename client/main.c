@@ -20,6 +20,7 @@
 #include "log.h"
 #include "push.h"
 #include "quote.h"
+#include "remote.h"
 #include "streams.h"
 #include "target.h"
 #include "zstdio.h"
@@ -27,6 +28,7 @@
 #define SYNCCTL_VERSION "0.1.0"
 #define TIMEOUT_DEFAULT 60
 #define TIMEOUT_MAX     86400
+#define MAX_ENTRIES_MAX (1ul << 28)   /* 16 GiB of 64-byte entries: more is a typo */
 
 /* Prints the usage text to f. */
 static void
@@ -47,6 +49,8 @@ usage(FILE *f)
 	    "  --no-compress     never compress file data\n"
 	    "  --compress-level N  zstd level 1-%d when compressing (%d)\n"
 	    "  --timeout SEC     give up on an unresponsive server after SEC seconds (%d)\n"
+	    "  --max-entries N   refuse a remote listing of more than N entries\n"
+	    "                    (%zu)\n"
 	    "  --streams N       connections sharing the file transfers, 1-8\n"
 	    "                    (default: one per CPU core)\n"
 	    "  --user NAME       authenticate as NAME (default: $USER) and insist\n"
@@ -56,7 +60,8 @@ usage(FILE *f)
 	    "  -v, --verbose     print one line per entry sent or deleted\n"
 	    "  -h, --help        print this help\n"
 	    "  -V, --version     print the version\n",
-	    ZSTDIO_LEVEL_MAX, ZSTDIO_LEVEL_DEFAULT, TIMEOUT_DEFAULT);
+	    ZSTDIO_LEVEL_MAX, ZSTDIO_LEVEL_DEFAULT, TIMEOUT_DEFAULT,
+	    REMOTE_LIST_MAX_DEFAULT);
 }
 
 /*
@@ -196,6 +201,7 @@ main(int argc, char **argv)
 		{ "no-compress", no_argument,   NULL, 'Z' },
 		{ "compress-level", required_argument, NULL, 'L' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "max-entries", required_argument, NULL, 'M' },
 		{ "streams", required_argument, NULL, 'S' },
 		{ "user",    required_argument, NULL, 'u' },
 		{ "secret-file", required_argument, NULL, 'k' },
@@ -229,6 +235,14 @@ main(int argc, char **argv)
 				return EX_USAGE;
 			}
 			o.timeout = (unsigned int)n;
+			break;
+		case 'M':
+			if (parse_number(optarg, 1, MAX_ENTRIES_MAX, &n) < 0) {
+				log_err("--max-entries: '%s' is not a number of entries (1-%lu)",
+				    optarg, MAX_ENTRIES_MAX);
+				return EX_USAGE;
+			}
+			o.max_entries = (size_t)n;
 			break;
 		case 'S':
 			if (parse_number(optarg, 1, STREAMS_MAX, &n) < 0) {

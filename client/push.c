@@ -460,6 +460,8 @@ start_session(struct stream *s, const struct remote *like)
 		return from_remote(rc);
 	remote_set_compress(s->r, compress_level(o, s->r));
 	remote_set_auth(s->r, o->user, o->secret, o->secret_len, o->auth_insist);
+	if (o->max_entries != 0)
+		remote_set_list_max(s->r, o->max_entries);
 	rc = remote_hello(s->r, o->export, &h);
 	if (rc != REMOTE_OK)
 		return from_remote(rc);

@@ -8,6 +8,8 @@
 #ifndef RPCSYNC_PUSH_H
 #define RPCSYNC_PUSH_H
 
+#include <stddef.h>
+
 /* When WRITE data is compressed (zstd, if the server grants it). */
 enum push_compress {
 	PUSH_COMPRESS_AUTO = 0, /* unless the server is reached over loopback */
@@ -36,6 +38,8 @@ struct push_opts {
 	const unsigned char *secret; /* of --secret-file or $SYNC_SECRET_FILE ... */
 	size_t       secret_len;     /* ... and its length */
 	int          auth_insist; /* --user given: refuse an export that does not ask */
+	size_t       max_entries; /* --max-entries: most remote entries accepted;
+	                             0: REMOTE_LIST_MAX_DEFAULT */
 };
 
 /* How a push ended; main() maps each to its exit status. */

@@ -9,10 +9,20 @@
  *     comes later, by index, so we log the path of every batched call.
  *   - A dead or stalled server must be an error, never a hang: connect is
  *     bounded by poll(), sends by SO_SNDTIMEO (clnt_vc writes with plain
- *     write()), receives by CLSET_TIMEOUT and SO_RCVTIMEO.
+ *     write()), receives by CLSET_TIMEOUT and SO_RCVTIMEO.  Those bound
+ *     each read() or write(), not a call: a server that trickles its reply
+ *     a byte at a time (or reads our batch that way) would restart them
+ *     forever.  So every call also runs against a deadline, one --timeout
+ *     from its start, kept by a watchdog thread per connection that shuts
+ *     the socket down when it passes (clnt_call blocks signals, and
+ *     nothing else can interrupt it); the connection is then dead, which
+ *     a timeout means anyway.
  *   - Whatever a LIST reply contains is checked before anyone uses it: a
  *     malicious server must not be able to make push.c act on paths outside
- *     the destination or on entries below a symlink.
+ *     the destination or on entries below a symlink.  A listing must come
+ *     in canonical order, strictly increasing, and it is bounded (entries:
+ *     remote_set_list_max(); bytes of names: REMOTE_LIST_BYTES_MAX), since
+ *     it is held whole and pages could otherwise come forever.
  *   - Compression is a property of the connection, not of the caller: once
  *     HELLO granted SYNC_CAP_ZSTD, remote_batch_write() compresses each
  *     chunk (common/zstdio.h), so whole files and delta literals alike are
@@ -24,6 +34,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +49,25 @@
 #include "remote.h"
 #include "status.h"
 #include "zstdio.h"
+
+/*
+ * Keeps the deadline of the call in progress on one connection: a thread
+ * that shuts the socket down (which ends any read or write clnt_call is
+ * blocked in) once the armed deadline has passed.  Everything below is
+ * under lock.
+ */
+struct watchdog {
+	pthread_t       thread;
+	pthread_mutex_t lock;
+	pthread_cond_t  wake;        /* armed, or stop */
+	struct timespec deadline;    /* CLOCK_MONOTONIC */
+	int             fd;          /* the connection's socket */
+	int             armed;       /* a call is in progress */
+	int             waiting;     /* the thread sleeps with no deadline */
+	int             fired;       /* the deadline passed: the socket is shut */
+	int             stop;        /* remote_close(): the thread must end */
+	int             running;     /* the thread was started */
+};
 
 struct remote {
 	CLIENT        *cl;
@@ -65,6 +95,10 @@ struct remote {
 	size_t         names_len, names_cap;
 	uint32_t      *calls;         /* per call: offset of its path in names */
 	size_t         ncalls, calls_cap;
+
+	size_t         list_max;      /* most entries a listing may have */
+	size_t         list_bytes;    /* bytes of names the listing in progress holds */
+	struct watchdog wd;
 };
 
 static const struct timeval no_wait = { 0, 0 };
@@ -102,6 +136,16 @@ call_failed(struct remote *r, const char *what, enum clnt_stat st)
 {
 	struct rpc_err e;
 
+	if (st == RPC_TIMEDOUT) {
+		log_err("%s: %s: timed out (the call did not complete within %ld s)",
+		    r->name, what, (long)r->timeout.tv_sec);
+		return REMOTE_DOWN;
+	}
+	if (st == RPC_CANTDECODERES) {
+		log_err("%s: protocol error: %s: the reply does not decode (a count or "
+		    "length beyond its bound, or a truncated reply)", r->name, what);
+		return REMOTE_PROTO;
+	}
 	clnt_geterr(r->cl, &e);
 	if ((st == RPC_CANTSEND || st == RPC_CANTRECV || st == RPC_SYSTEMERROR) &&
 	    e.re_errno != 0)
@@ -127,6 +171,124 @@ createerr_text(void)
 	const char *s = clnt_spcreateerror("");
 
 	return strncmp(s, ": ", 2) == 0 ? s + 2 : s;
+}
+
+/* ---- deadlines ------------------------------------------------------- */
+
+/* The watchdog's loop (a pthread start routine; arg: the remote). */
+static void *
+watchdog_run(void *arg)
+{
+	struct watchdog *w = &((struct remote *)arg)->wd;
+	struct timespec now;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop) {
+		if (!w->armed) {
+			w->waiting = 1;
+			pthread_cond_wait(&w->wake, &w->lock);
+			w->waiting = 0;
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > w->deadline.tv_sec || (now.tv_sec == w->deadline.tv_sec &&
+		    now.tv_nsec >= w->deadline.tv_nsec)) {
+			w->fired = 1;
+			w->armed = 0;
+			shutdown(w->fd, SHUT_RDWR);    /* the fd stays open until remote_close */
+			continue;
+		}
+		pthread_cond_timedwait(&w->wake, &w->lock, &w->deadline);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/*
+ * Starts r's watchdog over the socket fd.  Returns 0, or -1 with a message
+ * logged.
+ */
+static int
+watchdog_start(struct remote *r, int fd)
+{
+	struct watchdog *w = &r->wd;
+	pthread_condattr_t ca;
+	pthread_attr_t ta;
+	int err;
+
+	w->fd = fd;
+	if (pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&w->wake, &ca) != 0 ||
+	    pthread_mutex_init(&w->lock, NULL) != 0) {
+		log_err("%s: cannot set up the call deadline", r->name);
+		return -1;
+	}
+	pthread_condattr_destroy(&ca);
+	pthread_attr_init(&ta);
+	pthread_attr_setstacksize(&ta, 64 * 1024);
+	err = pthread_create(&w->thread, &ta, watchdog_run, r);
+	pthread_attr_destroy(&ta);
+	if (err != 0) {
+		log_err("%s: cannot start the call deadline thread: %s", r->name,
+		    strerror(err));
+		pthread_cond_destroy(&w->wake);
+		pthread_mutex_destroy(&w->lock);
+		return -1;
+	}
+	w->running = 1;
+	return 0;
+}
+
+/* Ends r's watchdog, if it runs. */
+static void
+watchdog_stop(struct remote *r)
+{
+	struct watchdog *w = &r->wd;
+
+	if (!w->running)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = 1;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+	w->running = 0;
+}
+
+/*
+ * clnt_call on r bounded as a whole by r->timeout (the watchdog).  A call
+ * whose deadline passed, whatever clnt_call made of the shut socket,
+ * returns RPC_TIMEDOUT; the connection is unusable from then on.
+ */
+static enum clnt_stat
+timed_call(struct remote *r, rpcproc_t proc, xdrproc_t inproc, void *in,
+    xdrproc_t outproc, void *out, struct timeval tmo)
+{
+	struct watchdog *w = &r->wd;
+	enum clnt_stat st;
+	int fired;
+
+	pthread_mutex_lock(&w->lock);
+	if (!w->fired) {
+		clock_gettime(CLOCK_MONOTONIC, &w->deadline);
+		w->deadline.tv_sec += r->timeout.tv_sec;
+		w->armed = 1;
+		if (w->waiting)
+			pthread_cond_signal(&w->wake);
+	}
+	fired = w->fired;
+	pthread_mutex_unlock(&w->lock);
+	if (fired)
+		return RPC_TIMEDOUT;
+	st = clnt_call(r->cl, proc, inproc, (caddr_t)in, outproc, (caddr_t)out, tmo);
+	pthread_mutex_lock(&w->lock);
+	w->armed = 0;
+	fired = w->fired;
+	pthread_mutex_unlock(&w->lock);
+	return fired ? RPC_TIMEDOUT : st;
 }
 
 /* ---- dialing --------------------------------------------------------- */
@@ -274,8 +436,9 @@ dial_rpcbind(struct remote *r, const char *host)
 }
 
 /*
- * Bounds every wait on r's socket by r->timeout, and turns off Nagle so the
- * final BARRIER is not held back.  Returns 0, or -1 with a message logged.
+ * Bounds every wait on r's socket by r->timeout, and every call as a whole
+ * (the watchdog), and turns off Nagle so the final BARRIER is not held
+ * back.  Returns 0, or -1 with a message logged.
  */
 static int
 set_timeouts(struct remote *r)
@@ -296,7 +459,7 @@ set_timeouts(struct remote *r)
 	r->peer_len = sizeof r->peer;
 	if (getpeername(fd, (struct sockaddr *)&r->peer, &r->peer_len) < 0)
 		r->peer_len = 0;      /* remote_open_same() will say so */
-	return 0;
+	return watchdog_start(r, fd);
 }
 
 struct remote *
@@ -320,6 +483,7 @@ remote_open(const char *host, const char *port, unsigned int timeout, int *err)
 	else
 		snprintf(r->name, sizeof r->name, "%s%s%s", lb, host, rb);
 	r->timeout.tv_sec = (time_t)timeout;
+	r->list_max = REMOTE_LIST_MAX_DEFAULT;
 	r->cl = port != NULL ? dial_port(r, host, port) : dial_rpcbind(r, host);
 	if (r->cl == NULL || set_timeouts(r) < 0) {
 		remote_close(r);
@@ -345,6 +509,7 @@ remote_open_same(const struct remote *like, int *err)
 	/* Only fields remote_open() fixed: like's owner may be using it meanwhile. */
 	memcpy(r->name, like->name, sizeof r->name);
 	r->timeout = like->timeout;
+	r->list_max = like->list_max;
 	if (like->peer_len == 0) {
 		log_err("%s: cannot open another connection: server address unknown",
 		    r->name);
@@ -372,6 +537,7 @@ remote_close(struct remote *r)
 {
 	if (r == NULL)
 		return;
+	watchdog_stop(r);
 	if (r->cl != NULL)
 		clnt_destroy(r->cl);
 	zstdio_enc_free(r->zenc);
@@ -391,6 +557,12 @@ size_t
 remote_pending(const struct remote *r)
 {
 	return r->ncalls;
+}
+
+void
+remote_set_list_max(struct remote *r, size_t max)
+{
+	r->list_max = max;
 }
 
 /* ---- compression ----------------------------------------------------- */
@@ -494,7 +666,7 @@ authenticate(struct remote *r, const char *export, const char *nonce)
 		return REMOTE_AUTH;
 	}
 	r->round_trips++;
-	st = clnt_call(r->cl, SYNC_AUTH, (xdrproc_t)xdr_auth_args, (caddr_t)&a,
+	st = timed_call(r, SYNC_AUTH, (xdrproc_t)xdr_auth_args, (caddr_t)&a,
 	    (xdrproc_t)xdr_auth_res, (caddr_t)&res, r->timeout);
 	if (st != RPC_SUCCESS)
 		return call_failed(r, "AUTH", st);
@@ -526,7 +698,7 @@ remote_hello(struct remote *r, const char *export, struct remote_hello *h)
 
 	memset(&res, 0, sizeof res);
 	r->round_trips++;
-	st = clnt_call(r->cl, SYNC_HELLO, (xdrproc_t)xdr_hello_args, (caddr_t)&a,
+	st = timed_call(r, SYNC_HELLO, (xdrproc_t)xdr_hello_args, (caddr_t)&a,
 	    (xdrproc_t)xdr_hello_res, (caddr_t)&res, r->timeout);
 	if (st != RPC_SUCCESS) {
 		rc = call_failed(r, "HELLO", st);
@@ -560,6 +732,12 @@ remote_hello(struct remote *r, const char *export, struct remote_hello *h)
 	    (rc = authenticate(r, export, res.hello_res_u.ok.nonce)) != REMOTE_OK)
 		goto out;
 	h->chunk_max = res.hello_res_u.ok.chunk_max;
+	if (h->chunk_max < REMOTE_CHUNK_MIN || h->chunk_max > SYNC_CHUNK_MAX) {
+		log_err("%s: protocol error: HELLO announced a chunk size of %u bytes "
+		    "(not %d to %d)", r->name, h->chunk_max, REMOTE_CHUNK_MIN, SYNC_CHUNK_MAX);
+		rc = REMOTE_PROTO;
+		goto out;
+	}
 	h->caps = r->caps = res.hello_res_u.ok.caps;
 	if ((r->caps & SYNC_CAP_ZSTD) && r->zenc == NULL &&
 	    (r->zenc = zstdio_enc_new(r->zlevel)) == NULL) {
@@ -576,7 +754,10 @@ out:
  * Validates one LIST entry and appends it to out.  first says whether it is
  * the very first entry of the listing (which must be the root, path "").
  * after (NULL on the first page) is the resume point: every entry of a
- * resumed page must sort after it, so paging always makes progress.
+ * resumed page must sort after it, so paging always makes progress.  Every
+ * entry must sort strictly after the one before it (canonical order: no
+ * duplicates, and out is sorted as it grows), and the listing must stay
+ * within r->list_max entries and REMOTE_LIST_BYTES_MAX bytes of names.
  * Returns REMOTE_OK, REMOTE_PROTO (logged) or REMOTE_NOMEM.
  */
 static int
@@ -593,6 +774,25 @@ take_entry(struct remote *r, const sync_entry *se, int first,
 		return proto_error(r, "LIST root entry missing or repeated");
 	if (after != NULL && path_cmp(path, after) <= 0)
 		return proto_error(r, "LIST page does not continue after the previous one");
+	if (out->n > 0) {
+		int c = path_cmp(path, out->v[out->n - 1].path);
+
+		if (c == 0)
+			return proto_error(r, "LIST returned a path twice");
+		if (c < 0)
+			return proto_error(r, "LIST returned entries out of canonical order");
+	}
+	if (out->n >= r->list_max) {
+		log_err("%s: protocol error: LIST returned more than %zu entries "
+		    "(--max-entries)", r->name, r->list_max);
+		return REMOTE_PROTO;
+	}
+	r->list_bytes += se->path.sync_path_len + 1 + tp->sync_path_len + 1;
+	if (r->list_bytes > REMOTE_LIST_BYTES_MAX) {
+		log_err("%s: protocol error: LIST returned more than %llu bytes of names",
+		    r->name, (unsigned long long)REMOTE_LIST_BYTES_MAX);
+		return REMOTE_PROTO;
+	}
 	if (se->attr.type < SYNC_REG || se->attr.type > SYNC_OTHER)
 		return proto_error(r, "LIST returned an unknown file type");
 	if (se->attr.mtime.nsec >= 1000000000u)
@@ -628,9 +828,10 @@ nomem:
 }
 
 /*
- * Checks the whole listing: sorts it, then refuses duplicates and entries
- * whose parent is not a listed directory (such as a name below a symlink).
- * Returns REMOTE_OK or REMOTE_PROTO (logged).
+ * Checks the whole listing, sorted already (take_entry() refused anything
+ * out of order): refuses duplicates and entries whose parent is not a
+ * listed directory (such as a name below a symlink or a file, or below a
+ * directory never listed).  Returns REMOTE_OK or REMOTE_PROTO (logged).
  */
 static int
 check_tree(struct remote *r, struct entry_list *l)
@@ -638,7 +839,6 @@ check_tree(struct remote *r, struct entry_list *l)
 	char parent[PATH_BUF];
 	const char *leaf;
 
-	entry_list_sort(l);
 	for (size_t i = 1; i < l->n; i++) {
 		long k;
 
@@ -718,7 +918,7 @@ list_page(struct remote *r, const char *path, int want_hash, const char *after,
 	enum clnt_stat cs;
 
 	r->round_trips++;
-	cs = clnt_call(r->cl, SYNC_LIST, (xdrproc_t)xdr_list_args, (caddr_t)&a,
+	cs = timed_call(r, SYNC_LIST, (xdrproc_t)xdr_list_args, (caddr_t)&a,
 	    (xdrproc_t)list_decode, (caddr_t)&sink, r->timeout);
 	if (cs != RPC_SUCCESS)
 		return call_failed(r, "LIST", cs);
@@ -743,6 +943,7 @@ remote_list(struct remote *r, const char *path, int want_hash,
 	int eof = 0, rc;
 
 	*st = SYNC_OK;
+	r->list_bytes = 0;
 	rc = list_page(r, path, want_hash, NULL, out, st, &eof, last);
 	if (rc == REMOTE_OK && *st == SYNC_OK && out->n == 0)
 		rc = proto_error(r, "LIST returned no root entry");
@@ -775,7 +976,7 @@ remote_signature(struct remote *r, const char *path, struct delta_sig *sig,
 	memset(sig, 0, sizeof *sig);
 	memset(&res, 0, sizeof res);
 	r->round_trips++;
-	cs = clnt_call(r->cl, SYNC_SIGNATURE, (xdrproc_t)xdr_signature_args, (caddr_t)&a,
+	cs = timed_call(r, SYNC_SIGNATURE, (xdrproc_t)xdr_signature_args, (caddr_t)&a,
 	    (xdrproc_t)xdr_signature_res, (caddr_t)&res, r->timeout);
 	if (cs != RPC_SUCCESS) {
 		rc = call_failed(r, "SIGNATURE", cs);
@@ -880,7 +1081,7 @@ batch(struct remote *r, rpcproc_t proc, const char *what, xdrproc_t fn,
 		log_err("out of memory");
 		return REMOTE_NOMEM;
 	}
-	st = clnt_call(r->cl, proc, fn, (caddr_t)args, NULL, NULL, no_wait);
+	st = timed_call(r, proc, fn, args, NULL, NULL, no_wait);
 	if (st != RPC_SUCCESS)
 		return call_failed(r, what, st);
 	return REMOTE_OK;
@@ -1047,7 +1248,7 @@ remote_barrier(struct remote *r, struct remote_report *rep)
 	memset(rep, 0, sizeof *rep);
 	memset(&res, 0, sizeof res);
 	r->round_trips++;
-	st = clnt_call(r->cl, SYNC_BARRIER, (xdrproc_t)xdr_no_args, NULL,
+	st = timed_call(r, SYNC_BARRIER, (xdrproc_t)xdr_no_args, NULL,
 	    (xdrproc_t)xdr_barrier_res, (caddr_t)&res, r->timeout);
 	if (st != RPC_SUCCESS) {
 		rc = call_failed(r, "BARRIER", st);

@@ -22,6 +22,24 @@
 
 struct remote;
 
+/*
+ * Bounds on what a server may send (a hostile one must not make us hang or
+ * grow without limit; see remote.c):
+ *   REMOTE_LIST_MAX_DEFAULT  entries in a whole listing, unless
+ *                            remote_set_list_max() says otherwise: 2^23,
+ *                            at most 512 MiB of 64-byte entries;
+ *   REMOTE_LIST_BYTES_MAX    bytes of paths and link targets in a listing;
+ *   REMOTE_CHUNK_MIN         the smallest chunk_max a HELLO may announce
+ *                            (the largest is SYNC_CHUNK_MAX): below it, a
+ *                            file would go out in absurdly many WRITEs.
+ * Every call (synchronous, or the sending of a batched one) must complete
+ * within the connection's timeout as a whole, however slowly the server
+ * trickles.
+ */
+#define REMOTE_LIST_MAX_DEFAULT ((size_t)1 << 23)
+#define REMOTE_LIST_BYTES_MAX   ((size_t)1 << 30)
+#define REMOTE_CHUNK_MIN        4096
+
 /* How a remote_* call went; anything but REMOTE_OK has been logged. */
 enum remote_rc {
 	REMOTE_OK    = 0,
@@ -35,7 +53,8 @@ enum remote_rc {
 struct remote_hello {
 	sync_status  status;     /* SYNC_OK, or why the export was refused */
 	unsigned int flags;      /* SYNC_EXPORT_* */
-	unsigned int chunk_max;  /* largest WRITE the server takes */
+	unsigned int chunk_max;  /* largest WRITE the server takes
+	                            (REMOTE_CHUNK_MIN..SYNC_CHUNK_MAX) */
 	unsigned int caps;       /* SYNC_CAP_* granted (only ones we asked for) */
 };
 
@@ -97,6 +116,13 @@ void remote_set_compress(struct remote *r, int level);
 void remote_set_auth(struct remote *r, const char *user, const unsigned char *secret,
     size_t len, int insist);
 
+/*
+ * Sets the most entries remote_list() accepts in one listing (default
+ * REMOTE_LIST_MAX_DEFAULT); a listing beyond it is a protocol error.
+ * Connections opened by remote_open_same(r) inherit it.
+ */
+void remote_set_list_max(struct remote *r, size_t max);
+
 /* Returns 1 if r's server is reached over loopback (127/8, ::1), else 0. */
 int remote_peer_loopback(const struct remote *r);
 
@@ -116,7 +142,7 @@ unsigned long long remote_sig_data(const struct remote *r);
  * server's answer in *h (h->status may still refuse the export),
  * REMOTE_AUTH (logged) when authentication is missing, fails or is not
  * proved, or another error (REMOTE_PROTO also for a grant of something not
- * asked for).
+ * asked for, and for a chunk_max out of bounds).
  */
 int remote_hello(struct remote *r, const char *export, struct remote_hello *h);
 
@@ -125,8 +151,10 @@ int remote_hello(struct remote *r, const char *export, struct remote_hello *h);
  * the server adds the content hash of regular files (entry.has_hash).  On
  * SYNC_OK the entries go to out (which must be empty), sorted in path_cmp()
  * order, root (path "") first; every entry has been validated: path_check()ed
- * paths, known types, no duplicates, a directory above every entry, non-empty
- * NUL-free link targets, hashes of SYNC_HASH_LEN bytes on regular files only.
+ * paths, known types, sent in strictly increasing path_cmp() order (so no
+ * duplicates), a directory above every entry, non-empty NUL-free link
+ * targets, hashes of SYNC_HASH_LEN bytes on regular files only, at most the
+ * remote_set_list_max() entries and REMOTE_LIST_BYTES_MAX bytes of names.
  * Returns REMOTE_OK with the server's status in *st (out is left empty unless
  * it is SYNC_OK), or an error (out empty).
  */
