@@ -69,6 +69,27 @@ expect_decode_error "HELLO export length 0xFFFFFFFF" "" 1 \
 	"00000001ffffffff"
 expect_decode_error "LIST with a truncated body" default 2 "0000"
 
+# Every other variable-length field of the batched and query procedures, at
+# its bound + 1 and at 0xFFFFFFFF (a claimed length with only a few bytes
+# behind it: the decoder must refuse it before reading or allocating).
+H8=0000000000000001                         # a handle or an offset
+for bad in 4097 4294967295; do
+	p=$(hex_opaque "$bad" 4)
+	expect_decode_error "CREATE path length $bad" default 5 "$H8${p}00000000"
+	expect_decode_error "MKDIR path length $bad" default 9 "${p}000001ed"
+	expect_decode_error "SYMLINK path length $bad" default 10 "$p$(hex_opaque 1)"
+	expect_decode_error "SYMLINK target length $bad" default 10 "$(hex_opaque 1)$p"
+	expect_decode_error "SETATTR path length $bad" default 11 "${p}00000001"
+	expect_decode_error "DELETE path length $bad" default 12 "$p"
+	expect_decode_error "SIGNATURE path length $bad" default 13 "$p"
+	expect_decode_error "READ path length $bad" default 3 "$p"
+done
+for bad in 4194305 4294967295; do
+	expect_decode_error "WRITE data length $bad" default 6 "$H8${H8}00000000$(hex_opaque "$bad" 4)"
+done
+expect_decode_error "COMMIT hash length 0xFFFFFFFF" default 7 \
+	"$H8${H8}00000124${H8}00000000$(hex_opaque 4294967295 4)"
+
 # The first procedure number beyond the table (AUTH = 15 is the last):
 # PROC_UNAVAIL, connection still usable.
 run timeout 30 "$RAWCALL" --proc 16 --bytes '' default
