@@ -28,16 +28,7 @@ host_ok(const char *h, size_t len)
 int
 target_export_ok(const char *name, size_t len)
 {
-	if (len == 0 || len > SYNC_EXPORT_MAX || name[0] == '.')
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
+	return path_token_ok(name, len, SYNC_EXPORT_MAX, '.');
 }
 
 /*

@@ -17,6 +17,7 @@
 
 #include "auth.h"
 #include "fdio.h"
+#include "path.h"
 
 #define AUTH_FILE_MAX (64 << 10)   /* a secret file larger than this is a mistake */
 
@@ -98,16 +99,7 @@ auth_proof_equal(const void *a, const void *b)
 int
 auth_user_ok(const char *name, size_t len)
 {
-	if (len == 0 || len > AUTH_USER_MAX || name[0] == '-')
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
+	return path_token_ok(name, len, AUTH_USER_MAX, '-');
 }
 
 int

@@ -104,3 +104,18 @@ path_split(const char *path, char parent[PATH_BUF], const char **leaf)
 	*leaf = slash != NULL ? slash + 1 : path;
 	return 0;
 }
+
+int
+path_token_ok(const char *s, size_t len, size_t max, char bad_first)
+{
+	if (len == 0 || len > max || s[0] == bad_first)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}

@@ -35,6 +35,13 @@ int path_check(const char *p, size_t len, char out[PATH_BUF]);
 int path_name_ok(const char *name);
 
 /*
+ * Returns 1 if the len bytes at s are a name of the small alphabet that
+ * export and user names share -- 1 to max bytes of [A-Za-z0-9._-] -- whose
+ * first byte is not bad_first; else 0.
+ */
+int path_token_ok(const char *s, size_t len, size_t max, char bad_first);
+
+/*
  * Canonical order: compares component by component, each bytewise, so a
  * directory sorts immediately before everything beneath it.  Returns <0, 0
  * or >0 like strcmp.

@@ -30,6 +30,7 @@
 #include "../server/conn.h"
 #include "fuzzlib.h"
 #include "log.h"
+#include "monotime.h"
 
 #define WAIT_MS 10000           /* an input taking longer is a hang: abort */
 
@@ -59,16 +60,6 @@ setup(void)
 		cfg.exports[i].root_fd = st->export_fd;
 }
 
-/* Milliseconds on the monotonic clock. */
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Sends the input on fd while reading (and dropping) whatever comes back,
  * then half-closes and reads until the server closes its end.
@@ -76,14 +67,14 @@ now_ms(void)
 static void
 converse(int fd, const uint8_t *data, size_t size)
 {
-	long long deadline = now_ms() + WAIT_MS;
+	long long deadline = monotime_ms() + WAIT_MS;
 	size_t sent = 0;
 	int shut = 0;
 	char buf[65536];
 
 	for (;;) {
 		struct pollfd pfd = { fd, POLLIN | (sent < size ? POLLOUT : 0), 0 };
-		long long left = deadline - now_ms();
+		long long left = deadline - monotime_ms();
 
 		if (left <= 0) {
 			fprintf(stderr, "fuzz: the connection did not end within %d ms\n", WAIT_MS);
@@ -120,11 +111,11 @@ converse(int fd, const uint8_t *data, size_t size)
 static void
 wait_idle(void)
 {
-	long long deadline = now_ms() + WAIT_MS;
+	long long deadline = monotime_ms() + WAIT_MS;
 	struct timespec tick = { 0, 100000 };
 
 	while (conn_count() != 0) {
-		if (now_ms() > deadline) {
+		if (monotime_ms() > deadline) {
 			fprintf(stderr, "fuzz: the connection thread did not end\n");
 			abort();
 		}

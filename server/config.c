@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "fdio.h"
+#include "path.h"
 
 #define CONFIG_LINE_MAX  4096               /* bytes in one line, without '\n' */
 #define CONFIG_FILE_MAX  (1024 * 1024)      /* a larger file is surely a mistake */
@@ -99,24 +100,6 @@ trim(const char **s, size_t *len)
 		(*s)++, (*len)--;
 	while (*len > 0 && is_blank((*s)[*len - 1]))
 		(*len)--;
-}
-
-/*
- * Returns non-zero if the len bytes at name form a valid export name:
- * 1..SYNC_EXPORT_MAX bytes of [A-Za-z0-9._-], not starting with '.'.
- */
-static int
-export_name_ok(const char *name, size_t len)
-{
-	if (len == 0 || len > SYNC_EXPORT_MAX || name[0] == '.')
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c >= 0x80 || !(isalnum(c) || c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
 }
 
 /*
@@ -247,7 +230,7 @@ section_begin(struct config *cfg, struct section *sec, const char *s,
 	nlen = len - 2;
 	trim(&name, &nlen);
 	quote(q, name, nlen);
-	if (!export_name_ok(name, nlen))
+	if (!path_token_ok(name, nlen, SYNC_EXPORT_MAX, '.'))
 		return config_error(err, errlen, origin, line,
 		    "invalid export name '%s' (1-%d characters of A-Z a-z 0-9 . _ -, "
 		    "not starting with '.')", q, SYNC_EXPORT_MAX);

@@ -34,6 +34,7 @@
 #include "auth.h"
 #include "conn.h"
 #include "log.h"
+#include "monotime.h"
 #include "ops.h"
 #include "quote.h"
 #include "session.h"
@@ -553,16 +554,6 @@ conn_count(void)
 	return live > going ? live - going : 0;
 }
 
-/* Returns the monotonic clock in milliseconds. */
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Adds c to the registry, busy. */
 static void
 reg_add(struct conn *c)
@@ -606,7 +597,7 @@ reg_set_idle(struct conn *c, int idle)
 	if (alive) {
 		c->idle = idle;
 		if (idle)
-			c->idle_since = mono_ms();
+			c->idle_since = monotime_ms();
 	}
 	pthread_mutex_unlock(&reg_lock);
 	return alive;
@@ -615,7 +606,7 @@ reg_set_idle(struct conn *c, int idle)
 int
 conn_evict_idle(void)
 {
-	long long now = mono_ms();
+	long long now = monotime_ms();
 	struct conn *best = NULL;
 
 	pthread_mutex_lock(&reg_lock);

@@ -45,6 +45,7 @@
 #include "config.h"
 #include "conn.h"
 #include "log.h"
+#include "monotime.h"
 #include "ops.h"
 #include "registration.h"
 #include "sync.h"
@@ -592,16 +593,6 @@ log_listening(const struct server *sv)
 	free(list);
 }
 
-/* Returns the monotonic clock in milliseconds. */
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Notes that a connection was refused because of the cap, logging at most
  * once a second how many were refused since the last message.
@@ -609,7 +600,7 @@ now_ms(void)
 static void
 note_refusal(struct server *sv)
 {
-	long long now = now_ms();
+	long long now = monotime_ms();
 
 	sv->refused++;
 	if (now - sv->refused_log_ms < 1000)
@@ -659,7 +650,7 @@ accept_ready(struct server *sv)
 			    errno == ENOMEM) {
 				log_warn("accept: %s; pausing for %d ms",
 				    strerror(errno), ACCEPT_BACKOFF_MS);
-				sv->listen_resume_ms = now_ms() + ACCEPT_BACKOFF_MS;
+				sv->listen_resume_ms = monotime_ms() + ACCEPT_BACKOFF_MS;
 			} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR && errno != ECONNABORTED) {
 				log_warn("accept: %s", strerror(errno));
@@ -708,14 +699,14 @@ static int
 serve(struct server *sv)
 {
 	long long period = (long long)sv->opt.check_secs * 1000;
-	long long next_check = now_ms() + period;
+	long long next_check = monotime_ms() + period;
 
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = sv->sfd, .events = POLLIN },
 			{ .fd = sv->lfd, .events = POLLIN },
 		};
-		long long now = now_ms(), wait = -1;
+		long long now = monotime_ms(), wait = -1;
 		int paused = now < sv->listen_resume_ms, n;
 
 		if (period > 0)
@@ -731,9 +722,9 @@ serve(struct server *sv)
 			return EX_OK;
 		if (n > 0 && !paused && (pfd[1].revents & POLLIN))
 			accept_ready(sv);
-		if (period > 0 && now_ms() >= next_check) {
+		if (period > 0 && monotime_ms() >= next_check) {
 			registration_check(&sv->reg);
-			next_check = now_ms() + period;
+			next_check = monotime_ms() + period;
 		}
 	}
 }

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "hostacl.h"
+#include "monotime.h"
 #include "throttle.h"
 
 /* One address and its failures in the window that started at `start`. */
@@ -17,16 +18,6 @@ struct slot {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct slot table[THROTTLE_SLOTS];
-
-/* Seconds on a clock that never jumps. */
-static time_t
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 /*
  * Returns the live slot of a (fails != 0, window not over at now), or NULL.
@@ -60,7 +51,7 @@ throttle_blocked(const struct sockaddr *sa)
 	if (hostacl_addr(sa, a) != 0)
 		return 1;
 	pthread_mutex_lock(&lock);
-	t = slot_find(a, now_s());
+	t = slot_find(a, (time_t)(monotime_ms() / 1000));
 	blocked = t != NULL && t->fails >= THROTTLE_FAILS;
 	pthread_mutex_unlock(&lock);
 	return blocked;
@@ -70,7 +61,7 @@ void
 throttle_fail(const struct sockaddr *sa)
 {
 	unsigned char a[16];
-	time_t now = now_s();
+	time_t now = (time_t)(monotime_ms() / 1000);
 	struct slot *t;
 
 	if (hostacl_addr(sa, a) != 0)
