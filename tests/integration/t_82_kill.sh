@@ -1,11 +1,12 @@
 #!/bin/bash
-# t_82_kill_server.sh -- fault matrix row 1: syncd is killed with SIGKILL in
+# t_82_kill.sh -- fault matrix rows 1 and 2.  Row 1: syncd is killed with SIGKILL in
 # the middle of a push that replaces every file, at a different point each
 # run (while more and more temp files are being written, or once the first
 # files of the new version are being published).  After
 # each kill and restart: every file is its old or its new version, whole,
 # never a mixture or a torn one; no temp file is visible; and a re-push
-# converges to the new tree.
+# converges to the new tree.  Row 2: the client is killed the same way; the
+# server drops the session's temps and returns to its baseline.
 # shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -72,6 +73,35 @@ for r in $(seq "$RUNS"); do
 done
 
 check "most kills hit a push in progress ($interrupted of $RUNS)" [ "$interrupted" -ge $((RUNS / 2)) ]
+
+# Row 2: the client is killed instead.  The server ends the session: its
+# temps go at once, its descriptors and threads come back to the baseline,
+# and the files are old or new as before.
+fds() { find "/proc/$SYNCD_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
+threads() { awk '/^Threads:/ { print $2 }' "/proc/$SYNCD_PID/status"; }
+quiet_as() { [ "$(fds)" -le "$1" ] && [ "$(threads)" -le "$2" ] && [ "$(temps)" -eq 0 ]; }
+base_fds=$(fds) base_threads=$(threads)
+for r in 1 2 3; do
+	"$SYNCCTL" --streams 2 push 127.0.0.1/t "$B" >"$T/cpush.$r" 2>&1 &
+	client=$!
+	for _ in $(seq 2000); do
+		[ "$(temps)" -ge $((r * 10)) ] && break
+		gone "$client" && break
+	done
+	diag "client run $r: killed with $(temps) temps"
+	kill -KILL "$client"
+	wait "$client" 2>/dev/null
+	if wait_for 10 quiet_as "$base_fds" "$base_threads"; then
+		ok "client run $r: temps gone, descriptors and threads back to the baseline"
+	else
+		not_ok "client run $r: temps gone, fds and threads back ($(temps) temps, $(fds) fds, $(threads) threads)"
+	fi
+	bad=$( (cd "$E/t/d" && md5sum f* | sort) | comm -23 - "$T/old.sums" |
+	    comm -23 - "$T/new.sums" | wc -l)
+	is "$bad" 0 "client run $r: every file is old or new, whole"
+	run "$SYNCCTL" push 127.0.0.1/t "$A"
+	is "$RC" 0 "client run $r: the next push succeeds"
+done
 run "$SYNCCTL" push 127.0.0.1/t "$B"
 is "$RC" 0 "a last push of the new version"
 assert_trees_equal "$B" "$E/t" "the tree converged to the new version"
