@@ -144,17 +144,22 @@ same_prefix(const unsigned char a[16], const unsigned char b[16], unsigned int b
 	return ((a[whole] ^ b[whole]) & (0xffu << (8 - rest)) & 0xffu) == 0;
 }
 
+/* Returns 1 if the address a (IPv6 form) matches a rule of l, else 0. */
+static int
+list_has(const struct host_list *l, const unsigned char a[16])
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (same_prefix(a, l->v[i].addr, l->v[i].bits))
+			return 1;
+	return 0;
+}
+
 int
 hostacl_match(const struct host_list *l, const struct sockaddr *sa)
 {
 	unsigned char a[16];
 
-	if (hostacl_addr(sa, a) != 0)
-		return 0;
-	for (size_t i = 0; i < l->n; i++)
-		if (same_prefix(a, l->v[i].addr, l->v[i].bits))
-			return 1;
-	return 0;
+	return hostacl_addr(sa, a) == 0 && list_has(l, a);
 }
 
 int
@@ -165,9 +170,7 @@ hostacl_admits(const struct host_list *allow, const struct host_list *deny,
 
 	if (hostacl_addr(sa, a) != 0)
 		return 0;
-	if (allow->n != 0 && !hostacl_match(allow, sa))
-		return 0;
-	return !hostacl_match(deny, sa);
+	return (allow->n == 0 || list_has(allow, a)) && !list_has(deny, a);
 }
 
 void

@@ -102,7 +102,7 @@
 
 /* A parent directory, shared by every write and commit inside it. */
 struct sdir {
-	int          fd;        /* O_PATH|O_DIRECTORY, from confine_parent */
+	int          fd;        /* O_PATH|O_DIRECTORY: the parent, from confine_open */
 	dev_t        dev;
 	ino_t        ino;
 	unsigned int refs;
