@@ -69,6 +69,7 @@ struct push_stats {
 	unsigned long long scanned, sent, deleted, bytes, matched, round_trips;
 	unsigned long long wire;    /* bytes on wire (data) */
 	unsigned long long sig;     /* signature bytes (received) */
+	unsigned long long resumed; /* bytes the server kept from an interrupted send */
 };
 
 /*

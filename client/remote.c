@@ -1096,6 +1096,39 @@ wire_path(const char *s)
 	return p;
 }
 
+/* PARTIAL: one round trip (remote.h). */
+int
+remote_partial(struct remote *r, const char *path, const unsigned char key[SYNC_HASH_LEN],
+    uint64_t *len, unsigned char hash[SYNC_HASH_LEN], sync_status *st)
+{
+	partial_args a = { .path = wire_path(path) };
+	partial_res res;
+	enum clnt_stat cs;
+	int rc = REMOTE_OK;
+
+	memcpy(a.key, key, SYNC_HASH_LEN);
+	memset(&res, 0, sizeof res);
+	r->round_trips++;
+	cs = timed_call(r, SYNC_PARTIAL, (xdrproc_t)xdr_partial_args, (caddr_t)&a,
+	    (xdrproc_t)xdr_partial_res, (caddr_t)&res, r->timeout);
+	if (cs != RPC_SUCCESS) {
+		rc = call_failed(r, "PARTIAL", cs);
+		goto out;
+	}
+	*st = res.status;
+	if (res.status != SYNC_OK)
+		goto out;
+	if (res.partial_res_u.ok.hash.sync_hash_len != SYNC_HASH_LEN) {
+		rc = proto_error(r, "PARTIAL returned a hash of the wrong length");
+		goto out;
+	}
+	*len = res.partial_res_u.ok.length;
+	memcpy(hash, res.partial_res_u.ok.hash.sync_hash_val, SYNC_HASH_LEN);
+out:
+	xdr_free((xdrproc_t)xdr_partial_res, (char *)&res);
+	return rc;
+}
+
 /* Queues CREATE: a temp file for handle h beside path (basis: for COPY). */
 int
 remote_batch_create(struct remote *r, sync_handle h, const char *path, int basis)
@@ -1103,6 +1136,17 @@ remote_batch_create(struct remote *r, sync_handle h, const char *path, int basis
 	create_args a = { .handle = h, .path = wire_path(path), .basis = basis != 0 };
 
 	return batch(r, SYNC_CREATE, "CREATE", (xdrproc_t)xdr_create_args, &a, path);
+}
+
+/* Queues RESUME: the server's partial for key beside path, from offset on. */
+int
+remote_batch_resume(struct remote *r, sync_handle h, const char *path,
+    const unsigned char key[SYNC_HASH_LEN], uint64_t offset)
+{
+	resume_args a = { .handle = h, .path = wire_path(path), .offset = offset };
+
+	memcpy(a.key, key, SYNC_HASH_LEN);
+	return batch(r, SYNC_RESUME, "RESUME", (xdrproc_t)xdr_resume_args, &a, path);
 }
 
 /*

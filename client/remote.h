@@ -172,6 +172,15 @@ int remote_list(struct remote *r, const char *path, int want_hash,
 int remote_signature(struct remote *r, const char *path, struct delta_sig *sig,
     sync_status *st);
 
+/*
+ * PARTIAL: what the server keeps of an interrupted transfer of path under
+ * key (one round trip).  Returns REMOTE_OK with the server's status in *st
+ * and, on SYNC_OK, the partial's length in *len and hash in hash;
+ * REMOTE_PROTO for a malformed reply (logged), or another error.
+ */
+int remote_partial(struct remote *r, const char *path, const unsigned char key[SYNC_HASH_LEN],
+    uint64_t *len, unsigned char hash[SYNC_HASH_LEN], sync_status *st);
+
 /* Frees the sums remote_signature() put in sig and empties it. */
 void remote_sig_free(struct delta_sig *sig);
 
@@ -186,6 +195,8 @@ void remote_sig_free(struct delta_sig *sig);
  * Return REMOTE_OK, REMOTE_DOWN if the connection failed, or REMOTE_NOMEM.
  */
 int remote_batch_create(struct remote *r, sync_handle h, const char *path, int basis);
+int remote_batch_resume(struct remote *r, sync_handle h, const char *path,
+    const unsigned char key[SYNC_HASH_LEN], uint64_t offset);
 int remote_batch_write(struct remote *r, sync_handle h, uint64_t offset,
     const void *data, size_t len, const char *path);
 int remote_batch_copy(struct remote *r, sync_handle h, uint64_t basis_offset,

@@ -28,6 +28,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <xxhash.h>
@@ -115,40 +116,90 @@ delta_strong(const void *p, size_t len, unsigned char out[DELTA_HASH_LEN])
 
 /* XXH3-128 of fd from offset 0 to end of file, streamed (delta.h). */
 int
-delta_hash_fd(int fd, unsigned char out[DELTA_HASH_LEN], uint64_t *len)
+delta_hash_start(struct delta_hash *h)
 {
-	XXH3_state_t *hs = NULL;
-	XXH128_canonical_t c;
-	unsigned char *buf = NULL;
+	XXH3_state_t *st = XXH3_createState();
+
+	h->state = st;
+	if (st == NULL || XXH3_128bits_reset(st) != XXH_OK) {
+		delta_hash_end(h);
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+void
+delta_hash_add(struct delta_hash *h, const void *p, size_t len)
+{
+	/* Fails only for a NULL state or NULL input with len != 0. */
+	(void)XXH3_128bits_update(h->state, p, len);
+}
+
+int
+delta_hash_add_fd(struct delta_hash *h, int fd, uint64_t len)
+{
+	unsigned char *buf;
 	uint64_t off = 0;
-	ssize_t n;
 	int rc = -1, saved;
 
+	if ((buf = malloc(DELTA_READ_SIZE)) == NULL)
+		return -1;
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);     /* a hint only */
-	if ((buf = malloc(DELTA_READ_SIZE)) == NULL || (hs = XXH3_createState()) == NULL ||
-	    XXH3_128bits_reset(hs) != XXH_OK) {
-		errno = ENOMEM;
-		goto out;
-	}
-	while ((n = pread_full(fd, buf, DELTA_READ_SIZE, off)) > 0) {
-		if (XXH3_128bits_update(hs, buf, (size_t)n) != XXH_OK) {
-			errno = EINVAL;
+	while (off < len) {
+		size_t want = len - off < DELTA_READ_SIZE ? (size_t)(len - off) : DELTA_READ_SIZE;
+		ssize_t n = pread_full(fd, buf, want, off);
+
+		if (n < 0)
+			goto out;
+		if (n == 0) {
+			errno = ENODATA;
 			goto out;
 		}
+		delta_hash_add(h, buf, (size_t)n);
 		off += (uint64_t)n;
 	}
-	if (n < 0)
-		goto out;
-	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(hs));
-	memcpy(out, c.digest, DELTA_HASH_LEN);
-	if (len != NULL)
-		*len = off;
 	rc = 0;
 out:
 	saved = errno;
-	XXH3_freeState(hs);
 	free(buf);
 	errno = saved;
+	return rc;
+}
+
+void
+delta_hash_digest(const struct delta_hash *h, unsigned char out[DELTA_HASH_LEN])
+{
+	XXH128_canonical_t c;
+
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(h->state));
+	memcpy(out, c.digest, DELTA_HASH_LEN);
+}
+
+void
+delta_hash_end(struct delta_hash *h)
+{
+	XXH3_freeState(h->state);
+	h->state = NULL;
+}
+
+int
+delta_hash_fd(int fd, unsigned char out[DELTA_HASH_LEN], uint64_t *len)
+{
+	struct delta_hash h;
+	struct stat sb;
+	int rc = -1;
+
+	if (fstat(fd, &sb) != 0 || delta_hash_start(&h) != 0)
+		return -1;
+	if (delta_hash_add_fd(&h, fd, (uint64_t)sb.st_size) != 0)
+		goto out;
+	delta_hash_digest(&h, out);
+	if (len != NULL)
+		*len = (uint64_t)sb.st_size;
+	rc = 0;
+out:
+	delta_hash_end(&h);
 	return rc;
 }
 

@@ -89,6 +89,35 @@ void delta_strong(const void *p, size_t len, unsigned char out[DELTA_HASH_LEN]);
  */
 int delta_hash_fd(int fd, unsigned char out[DELTA_HASH_LEN], uint64_t *len);
 
+/*
+ * A whole-file hash (XXH3-128) computed piece by piece, for bytes that are
+ * read for something else anyway (a file being sent).  Start it, add bytes
+ * in order, read the hash of what was added so far at any point (that does
+ * not end it), and free it with delta_hash_end() on every path.
+ */
+struct delta_hash {
+	void *state;
+};
+
+/* Starts h empty.  Returns 0, or -1 with errno ENOMEM. */
+int delta_hash_start(struct delta_hash *h);
+
+/* Adds the len bytes at p to h. */
+void delta_hash_add(struct delta_hash *h, const void *p, size_t len);
+
+/*
+ * Adds the len bytes of fd at offset 0 (pread; h must be empty or hold the
+ * bytes before them) to h.  Returns 0, or -1 with errno (ENODATA if fd
+ * ends before len bytes).
+ */
+int delta_hash_add_fd(struct delta_hash *h, int fd, uint64_t len);
+
+/* Writes the hash of everything added to h so far into out. */
+void delta_hash_digest(const struct delta_hash *h, unsigned char out[DELTA_HASH_LEN]);
+
+/* Frees h (started or zeroed). */
+void delta_hash_end(struct delta_hash *h);
+
 /* ---- signatures --------------------------------------------------------- */
 
 /*

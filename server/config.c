@@ -42,7 +42,7 @@ struct section {
 	int have_max;
 	int have_uid, have_gid;
 	struct config *cfg;     /* for the global keys (before any section) */
-	int have_global_max, have_idle;
+	int have_global_max, have_idle, have_partial;
 };
 
 /*
@@ -288,11 +288,20 @@ global_key(struct section *sec, const char *key, const char *v, size_t vlen,
 			return config_error(err, errlen, origin, line,
 			    "'idle timeout' must be 1 to 86400 seconds, not '%s'", q);
 		sec->have_idle = 1;
+	} else if (strcmp(key, "partial expiry") == 0) {
+		if (sec->have_partial)
+			return config_error(err, errlen, origin, line,
+			    "duplicate key 'partial expiry'");
+		if (parse_uint(v, vlen, 0, CONFIG_PARTIAL_MAX, &sec->cfg->partial_s) != 0)
+			return config_error(err, errlen, origin, line,
+			    "'partial expiry' must be 0 to %d seconds, not '%s'",
+			    CONFIG_PARTIAL_MAX, q);
+		sec->have_partial = 1;
 	} else {
 		quote(q, key, strlen(key));
 		return config_error(err, errlen, origin, line,
-		    "key '%s' outside a section (only 'max connections' and "
-		    "'idle timeout' apply to the whole daemon)", q);
+		    "key '%s' outside a section (only 'max connections', "
+		    "'idle timeout' and 'partial expiry' apply to the whole daemon)", q);
 	}
 	return 0;
 }
@@ -412,6 +421,7 @@ config_parse(const char *text, const char *origin, struct config *cfg,
 	unsigned int line = 0;
 
 	memset(cfg, 0, sizeof *cfg);
+	cfg->partial_s = CONFIG_PARTIAL_DEFAULT;
 	sec.cfg = cfg;
 	while (*p != '\0') {
 		const char *nl = strchr(p, '\n');

@@ -4,6 +4,8 @@
  *   # comment
  *   max connections = 64          (before any section: the whole daemon)
  *   idle timeout = 900            (seconds a connection may sit idle)
+ *   partial expiry = 86400        (seconds an interrupted large file's
+ *                                  partial is kept for a resume; 0: never)
  *   [name]
  *   path = /srv/mirror
  *   read only = yes|no
@@ -30,7 +32,11 @@ struct config {
 	size_t         nexports;
 	unsigned int   max_conn;    /* global "max connections"; 0: not set */
 	unsigned int   idle_s;      /* "idle timeout" in seconds; 0: not set */
+	unsigned int   partial_s;   /* "partial expiry" in seconds; 0: keep none */
 };
+
+#define CONFIG_PARTIAL_DEFAULT 86400        /* a day */
+#define CONFIG_PARTIAL_MAX     (30 * 86400)
 
 /*
  * Parses the text of a configuration; origin names it in messages.  Returns

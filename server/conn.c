@@ -92,6 +92,8 @@ union args {
 	signature_args signature;
 	copy_args copy;
 	auth_args auth;
+	partial_args partial;
+	resume_args resume;
 };
 
 /*
@@ -109,6 +111,7 @@ union results {
 	barrier_res barrier;
 	signature_res signature;
 	auth_res auth;
+	partial_res partial;
 };
 
 /* The HELLO capabilities this server supports (granted when asked). */
@@ -308,6 +311,13 @@ call_signature(struct conn *c, const union args *a, union results *r)
 	op_signature(&c->s, &a->signature, &r->signature);
 }
 
+/* PARTIAL: what the server holds of an interrupted file (partial.c). */
+static void
+call_partial(struct conn *c, const union args *a, union results *r)
+{
+	op_partial(&c->s, &a->partial, &r->partial);
+}
+
 /*
  * BARRIER: makes every COMMIT of the batch durable and visible, then reports
  * the batch's accounting and starts the next batch.
@@ -338,6 +348,7 @@ BATCH_ADAPTER(symlink, symlink)
 BATCH_ADAPTER(setattr, setattr)
 BATCH_ADAPTER(delete, delete)
 BATCH_ADAPTER(copy, copy)
+BATCH_ADAPTER(resume, resume)
 
 /* Through void (*)(void), the generic function pointer, so that xdr_void
  * (declared without parameters) converts without a warning. */
@@ -380,6 +391,11 @@ static const struct proc procs[] = {
 	[SYNC_COPY] = BATCHED("COPY", copy, copy_args, NO_PATH),
 	[SYNC_AUTH] = { "AUTH", X(xdr_auth_args), X(xdr_auth_res), P_PREAUTH, call_auth,
 	    NULL, NO_PATH },
+	/* PARTIAL only reads; RESUME is a CREATE. */
+	[SYNC_PARTIAL] = { "PARTIAL", X(xdr_partial_args), X(xdr_partial_res), 0,
+	    call_partial, NULL, NO_PATH },
+	[SYNC_RESUME] = BATCHED("RESUME", resume, resume_args,
+	    offsetof(resume_args, path)),
 };
 
 #define NPROCS (sizeof procs / sizeof procs[0])

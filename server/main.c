@@ -47,6 +47,7 @@
 #include "log.h"
 #include "monotime.h"
 #include "ops.h"
+#include "partial.h"
 #include "registration.h"
 #include "sync.h"
 
@@ -767,6 +768,7 @@ main(int argc, char **argv)
 	if ((rc = open_exports(&sv.cfg)) != 0)
 		goto out;
 	raise_nofile();                 /* before the sweep: deep trees hold an fd per level */
+	partials_init(sv.cfg.partial_s);
 	sweep_exports(&sv.cfg);
 	if ((rc = setup_signals(&sv)) != 0)
 		goto out;
@@ -778,6 +780,10 @@ main(int argc, char **argv)
 	registered = 1;
 	if ((rc = detach(&sv.opt)) != 0)
 		goto out;
+	if (partials_start() != 0) {
+		rc = EX_OSERR;
+		goto out;
+	}
 	log_listening(&sv);
 	rc = serve(&sv);
 out:

@@ -31,10 +31,17 @@ void op_read(struct session *s, const read_args *a, read_res *r);
 void op_signature(struct session *s, const signature_args *a, signature_res *r);
 
 /*
- * Batched procedures (staging.c: create/write/copy/commit/abort; fileops.c:
+ * PARTIAL: the length and hash of what the server keeps of an interrupted
+ * file for a->key beside a->path (partial.c); NOENT if nothing.
+ */
+void op_partial(struct session *s, const partial_args *a, partial_res *r);
+
+/*
+ * Batched procedures (staging.c: create/resume/write/copy/commit/abort; fileops.c:
  * the rest).
  */
 sync_status op_create(struct session *s, const create_args *a);
+sync_status op_resume(struct session *s, const resume_args *a);
 sync_status op_write(struct session *s, const write_args *a);
 sync_status op_copy(struct session *s, const copy_args *a);
 sync_status op_commit(struct session *s, const commit_args *a);
@@ -63,7 +70,8 @@ void staging_free(struct session *s);
 
 /*
  * Removes stale temp files (PATH_TEMP_PREFIX) left anywhere in the export by
- * a crash.  Returns the number removed, or -1 on error (logged).
+ * a crash, but keeps partials young enough to be resumed (partial.h).
+ * Returns the number removed, or -1 on error (logged).
  */
 int export_sweep_temps(const struct export *e);
 

@@ -78,6 +78,7 @@
 #include "delta.h"
 #include "log.h"
 #include "ops.h"
+#include "partial.h"
 #include "status.h"
 #include "zstdio.h"
 
@@ -126,7 +127,9 @@ struct wfile {
 	uint64_t     basis_size; /* its size when opened: COPY's bound */
 	sync_status  lost;      /* a syncfs failed meanwhile: COMMIT fails with this */
 	uint64_t     behind;    /* writeback started for the bytes before this offset */
-	char         tmp[CONFINE_TEMP_BUF];
+	int          keyed;     /* tmp is a partial (RESUME): kept if the session ends */
+	const struct export *export;  /* where the partial would be kept */
+	char         tmp[PARTIAL_NAME_BUF];  /* the longer of the two kinds of temp names */
 	char        *path;      /* final path as CREATE named it */
 	const char  *leaf;      /* final name, inside path */
 };
@@ -134,7 +137,7 @@ struct wfile {
 /* A committed temp waiting for the group rename. */
 struct pending {
 	struct sdir *dir;
-	char         tmp[CONFINE_TEMP_BUF];
+	char         tmp[PARTIAL_NAME_BUF];
 	char        *path;      /* for failure reports */
 	const char  *leaf;
 	unsigned int index;     /* the COMMIT's position in its batch */
@@ -338,15 +341,63 @@ wfile_drop(struct staging *st, struct wfile *w, int unlink_tmp)
 }
 
 /*
+ * The session ends with w open: a partial with data in it is kept for a
+ * resume (partial.h), anything else is removed.  Then w is dropped.
+ */
+static void
+wfile_leave(struct staging *st, struct wfile *w)
+{
+	char parent[PATH_BUF], name[PARTIAL_NAME_BUF];
+	const struct export *e = w->export;
+	const char *leaf;
+	struct stat sb;
+	int keep;
+
+	keep = w->keyed && !w->failed && w->lost == SYNC_OK && fstat(w->fd, &sb) == 0 &&
+	    sb.st_size > 0 && path_split(w->path, parent, &leaf) == 0;
+	memcpy(name, w->tmp, sizeof name);
+	wfile_drop(st, w, !keep);       /* closes it: the lock goes */
+	if (keep)
+		partials_keep(e, parent, name);
+}
+
+/*
+ * Opens the partial for key beside the final name of w in w->dir, cut to
+ * offset (partial_open), into w->fd and w->tmp.  If it cannot be had (in
+ * use, missing, shorter, not a plain file), w gets a random temp from the
+ * caller instead, and with a non-zero offset its COMMIT is doomed to fail
+ * with CHECKSUM (the client then sends the file whole).  Returns 0 when w
+ * has a temp or needs one, -1 with errno on other errors.
+ */
+static int
+partial_take(struct session *s, struct wfile *w, const char *key, uint64_t offset)
+{
+	partial_name(key, w->tmp);
+	if ((w->fd = partial_open(w->dir->fd, w->tmp, offset)) >= 0) {
+		w->keyed = 1;
+		w->behind = offset;
+		return 0;
+	}
+	if (errno != EBUSY && errno != ENOENT && errno != ENODATA && errno != EINVAL)
+		return -1;
+	log_debug("%s: resume %s at %llu: %s; not resumable", s->peer, w->path,
+	    (unsigned long long)offset, strerror(errno));
+	if (offset != 0)
+		w->lost = SYNC_ERR_CHECKSUM;
+	return 0;
+}
+
+/*
  * Opens the parent of path, shares it, with basis set opens the regular
- * file at path as the basis, and creates a fresh temp beside it.  Fills w
- * (handle, dir, fd, tmp, path, leaf, basis_fd, basis_size).  Returns 0, or
- * -1 with errno and nothing held (a missing basis is ENOENT, a non-regular
- * one EISDIR or EINVAL).
+ * file at path as the basis, and creates a temp beside it: the partial for
+ * key from offset on when key is not NULL (RESUME), else a fresh random one.
+ * Fills w (handle, dir, fd, tmp, path, leaf, basis_fd, basis_size, keyed).
+ * Returns 0, or -1 with errno and nothing held (a missing basis is ENOENT,
+ * a non-regular one EISDIR or EINVAL).
  */
 static int
 temp_create(struct session *s, struct staging *st, const char *path, int basis,
-    struct wfile *w)
+    const char *key, uint64_t offset, struct wfile *w)
 {
 	char parent[PATH_BUF];
 	struct stat sb;
@@ -382,7 +433,10 @@ temp_create(struct session *s, struct staging *st, const char *path, int basis,
 			goto fail;
 		w->basis_size = (uint64_t)sb.st_size;
 	}
-	for (int i = 0; i < STAGING_TEMP_TRIES; i++) {
+	w->export = s->export;
+	if (key != NULL && partial_take(s, w, key, offset) != 0)
+		goto fail;
+	for (int i = 0; i < STAGING_TEMP_TRIES && w->fd < 0; i++) {
 		if (confine_temp_name(w->tmp) != 0)
 			goto fail;
 		w->fd = openat(w->dir->fd, w->tmp,
@@ -405,14 +459,16 @@ fail:
 }
 
 /*
- * CREATE: opens a fresh temp beside the checked path under handle, and with
- * a->basis the current file at path as the source of COPY.  Returns INVAL
- * for a duplicate handle or the export root, TOOMANY past STAGING_OPEN_MAX
- * open writes, ISDIR if the final name is a directory; with a basis, NOENT
- * if nothing is there and INVAL if it is not a regular file.
+ * CREATE and RESUME: opens a temp beside the checked wire path under handle
+ * (temp_create: the partial for key from offset, or a fresh one), and with
+ * basis the current file at path as the source of COPY.  Returns INVAL for
+ * a duplicate handle or the export root, TOOMANY past STAGING_OPEN_MAX open
+ * writes, ISDIR if the final name is a directory; with a basis, NOENT if
+ * nothing is there and INVAL if it is not a regular file.
  */
-sync_status
-op_create(struct session *s, const create_args *a)
+static sync_status
+open_write(struct session *s, sync_handle handle, const sync_path *wire, int basis,
+    const char *key, uint64_t offset)
 {
 	char path[PATH_BUF];
 	struct staging *st;
@@ -420,7 +476,7 @@ op_create(struct session *s, const create_args *a)
 	sync_status rc;
 	int retried = 0;
 
-	if ((rc = confine_path(&a->path, path)) != SYNC_OK)
+	if ((rc = confine_path(wire, path)) != SYNC_OK)
 		goto out;
 	if (path[0] == '\0') {
 		rc = SYNC_ERR_INVAL;        /* the export root is not a file */
@@ -430,7 +486,7 @@ op_create(struct session *s, const create_args *a)
 		rc = SYNC_ERR_SERVERFAULT;
 		goto out;
 	}
-	if (wfile_find(st, a->handle) != NULL) {
+	if (wfile_find(st, handle) != NULL) {
 		rc = SYNC_ERR_INVAL;
 		goto out;
 	}
@@ -440,10 +496,10 @@ op_create(struct session *s, const create_args *a)
 	}
 again:
 	memset(&w, 0, sizeof w);
-	w.handle = a->handle;
+	w.handle = handle;
 	w.fd = -1;
 	w.basis_fd = -1;
-	if (temp_create(s, st, path, a->basis, &w) != 0) {
+	if (temp_create(s, st, path, basis, key, offset, &w) != 0) {
 		/* Queued commits hold directory fds: publish them and try once more. */
 		if ((errno == EMFILE || errno == ENFILE) && (st->fill.n != 0 || st->busy) &&
 		    !retried) {
@@ -459,6 +515,20 @@ again:
 	rc = SYNC_OK;
 out:
 	return rc;
+}
+
+/* CREATE: a fresh temp (open_write). */
+sync_status
+op_create(struct session *s, const create_args *a)
+{
+	return open_write(s, a->handle, &a->path, a->basis, NULL, 0);
+}
+
+/* RESUME: the partial for a->key from a->offset on (open_write, partial.h). */
+sync_status
+op_resume(struct session *s, const resume_args *a)
+{
+	return open_write(s, a->handle, &a->path, 0, a->key, a->offset);
 }
 
 /*
@@ -542,6 +612,10 @@ op_write(struct session *s, const write_args *a)
 	if (s->staging == NULL || (w = wfile_find(s->staging, a->handle)) == NULL ||
 	    w->failed) {
 		rc = SYNC_ERR_BADHANDLE;
+		goto out;
+	}
+	if (w->lost != SYNC_OK) {
+		rc = SYNC_OK;           /* its COMMIT fails anyway, and says why */
 		goto out;
 	}
 	if ((rc = write_payload(s, w, a, &p, &left)) != SYNC_OK)
@@ -674,6 +748,10 @@ op_copy(struct session *s, const copy_args *a)
 	if (s->staging == NULL || (w = wfile_find(s->staging, a->handle)) == NULL ||
 	    w->failed) {
 		rc = SYNC_ERR_BADHANDLE;
+		goto out;
+	}
+	if (w->lost != SYNC_OK) {
+		rc = SYNC_OK;           /* as in op_write */
 		goto out;
 	}
 	/* Each test keeps to one subtraction that cannot wrap. */
@@ -928,6 +1006,34 @@ queue_push(struct staging *st, struct wfile *w, unsigned int index, uint64_t siz
 }
 
 /*
+ * Renames the partial of w (still locked: its fd is open) to a fresh random
+ * temp name, so that its key is free for another transfer while the file
+ * waits for publication.  Returns 0, or -1 with errno.
+ */
+static int
+unkey(struct wfile *w)
+{
+	char tmp[CONFINE_TEMP_BUF];
+
+	for (int i = 0; i < STAGING_TEMP_TRIES; i++) {
+		if (confine_temp_name(tmp) != 0)
+			return -1;
+		if (renameat2(w->dir->fd, w->tmp, w->dir->fd, tmp, RENAME_NOREPLACE) != 0 &&
+		    (errno != EINVAL ||     /* a filesystem without RENAME_NOREPLACE */
+		    renameat(w->dir->fd, w->tmp, w->dir->fd, tmp) != 0)) {
+			if (errno == EEXIST)
+				continue;
+			return -1;
+		}
+		memcpy(w->tmp, tmp, sizeof tmp);
+		w->keyed = 0;
+		return 0;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+/*
  * Checks the temp of w against the hash COMMIT sent (none: nothing to
  * check).  Returns SYNC_OK, INVAL for a hash that is not DELTA_HASH_LEN
  * bytes, CHECKSUM on a mismatch, or the status of a read error.
@@ -1008,6 +1114,11 @@ op_commit(struct session *s, const commit_args *a)
 		log_debug("%s: commit %s: %s", s->peer, w->path, strerror(errno));
 		goto drop;
 	}
+	if (w->keyed && unkey(w) != 0) {
+		rc = status_from_errno(errno);
+		log_err("%s: commit %s: rename partial: %s", s->peer, w->path, strerror(errno));
+		goto drop;
+	}
 	fd = w->fd;
 	w->fd = -1;
 	if (close(fd) != 0) {
@@ -1081,7 +1192,7 @@ staging_free(struct session *s)
 		return;
 	group_join(s);          /* normally done by staging_flush already */
 	while (st->nopen > 0)
-		wfile_drop(st, &st->open[0], 1);
+		wfile_leave(st, &st->open[0]);
 	/* Normally flushed before; if not, unpublished temps are dropped. */
 	for (size_t i = 0; i < st->fill.n; i++)
 		temp_unlink(st->fill.v[i].dir, st->fill.v[i].tmp);
@@ -1098,16 +1209,19 @@ staging_free(struct session *s)
 }
 
 /*
- * Removes every temp name in the directory dirfd and below, depth levels
- * under the export root.  Adds removals to *count.  Returns 0, or -1 if
- * anything could not be read or removed (logged; the walk goes on).
+ * Removes every temp name in the directory dirfd (path, relative to the
+ * root of e, PATH_BUF bytes that the walk extends and restores) and below,
+ * depth levels under the export root, except partials young enough to be
+ * resumed (partials_sweep_one).  Adds removals to *count.  Returns 0, or
+ * -1 if anything could not be read or removed (logged; the walk goes on).
  */
 static int
-sweep_dir(int dirfd, unsigned int depth, int *count)
+sweep_dir(const struct export *e, int dirfd, char *path, unsigned int depth, int *count)
 {
 	struct confine_names names;
+	size_t plen = strlen(path);
 	struct stat sb;
-	int rc = 0, fd;
+	int rc = 0, fd, r;
 
 	if (confine_read_names(dirfd, &names) != 0) {
 		log_err("sweep: read directory: %s", strerror(errno));
@@ -1116,6 +1230,12 @@ sweep_dir(int dirfd, unsigned int depth, int *count)
 	for (size_t i = 0; i < names.n; i++) {
 		const char *name = names.v[i];
 
+		if (partial_is_name(name)) {
+			if ((r = partials_sweep_one(e, dirfd, path, name)) < 0)
+				rc = -1;
+			*count += r > 0;
+			continue;
+		}
 		if (strncmp(name, PATH_TEMP_PREFIX, strlen(PATH_TEMP_PREFIX)) == 0) {
 			if (unlinkat(dirfd, name, 0) == 0) {
 				(*count)++;
@@ -1140,8 +1260,15 @@ sweep_dir(int dirfd, unsigned int depth, int *count)
 			rc = -1;
 			continue;
 		}
-		if (sweep_dir(fd, depth + 1, count) != 0)
+		if (plen + 1 + strlen(name) >= PATH_BUF) {
+			log_warn("sweep: %s/%s: path too long, not swept", path, name);
+			close(fd);
+			continue;
+		}
+		snprintf(path + plen, PATH_BUF - plen, "%s%s", plen != 0 ? "/" : "", name);
+		if (sweep_dir(e, fd, path, depth + 1, count) != 0)
 			rc = -1;
+		path[plen] = '\0';
 		close(fd);
 	}
 	confine_names_free(&names);
@@ -1152,15 +1279,10 @@ sweep_dir(int dirfd, unsigned int depth, int *count)
 int
 export_sweep_temps(const struct export *e)
 {
-	int count = 0, rc;
+	char path[PATH_BUF] = "";
+	int count = 0;
 
-	rc = sweep_dir(e->root_fd, 0, &count);
-	if (count != 0)
-		log_info("export %s: removed %d stale temp file%s", e->name, count,
-		    count == 1 ? "" : "s");
-	if (rc != 0) {
-		log_err("export %s: stale temp sweep incomplete", e->name);
+	if (sweep_dir(e, e->root_fd, path, 0, &count) != 0)
 		return -1;
-	}
 	return count;
 }

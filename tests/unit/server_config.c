@@ -20,7 +20,7 @@
 static void
 expect_error(const char *what, const char *text, const char *want)
 {
-	struct config cfg = { (struct export *)1, 99, 7, 7 };
+	struct config cfg = { (struct export *)1, 99, 7, 7, 7 };
 	char err[512] = "";
 	int rc = config_parse(text, "t.conf", &cfg, err, sizeof err);
 
@@ -241,7 +241,11 @@ test_access_keys(void)
 	}
 	config_free(&cfg);
 	CHECK(config_parse("[a]\npath=/a\n", "t.conf", &cfg, err, sizeof err) == 0 &&
-	    cfg.max_conn == 0 && cfg.idle_s == 0, "without global keys: unset (0)");
+	    cfg.max_conn == 0 && cfg.idle_s == 0 && cfg.partial_s == CONFIG_PARTIAL_DEFAULT,
+	    "without global keys: unset (0), partials kept a day");
+	config_free(&cfg);
+	CHECK(config_parse("partial expiry = 0\n[a]\npath=/a\n", "t.conf", &cfg, err,
+	    sizeof err) == 0 && cfg.partial_s == 0, "partial expiry 0: partials never kept");
 	config_free(&cfg);
 
 	expect_error("global key unknown", "read only = yes\n[a]\npath=/a\n",
@@ -254,6 +258,8 @@ test_access_keys(void)
 	    "t.conf:1: 'idle timeout' must be 1 to 86400 seconds");
 	expect_error("duplicate global", "idle timeout = 5\nidle timeout = 6\n[a]\npath=/a\n",
 	    "t.conf:2: duplicate key 'idle timeout'");
+	expect_error("partial expiry too long", "partial expiry = 2592001\n[a]\npath=/a\n",
+	    "t.conf:1: 'partial expiry' must be 0 to 2592000 seconds");
 	expect_error("relative secrets file", "[a]\npath=/a\nsecrets file = s.txt\n",
 	    "t.conf:3: 'secrets file' must be an absolute path");
 	expect_error("host name", "[a]\npath=/a\nhosts allow = 10.0.0.1, example.com\n",

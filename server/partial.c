@@ -1,0 +1,388 @@
+/*
+ * partial.c -- resumable temps: naming, opening under a lock, PARTIAL, and
+ * expiry (partial.h says what they are for).
+ *
+ * Why expiry works from a list and not from a walk: a partial is only ever
+ * left behind when a connection ends (or, before a crash, by the daemon
+ * itself, which the startup sweep finds), so those two moments can name
+ * every partial that exists; walking whole exports periodically to find
+ * them would cost more than all the rest of a quiet daemon.  The list is
+ * bounded (PARTIALS_MAX); a partial that finds it full is not kept.  Age
+ * is the partial's mtime, which every write moves: a partial being resumed
+ * is young, and one being written holds its lock, which expiry respects.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "confine.h"
+#include "delta.h"
+#include "log.h"
+#include "ops.h"
+#include "partial.h"
+#include "status.h"
+
+#define PARTIALS_MAX        1024    /* partials waiting to expire */
+#define PARTIALS_STACK      (256U << 10) /* the expiry thread only makes syscalls and logs */
+
+/* A partial that outlived its connection. */
+struct kept {
+	const struct export *e;
+	char   *parent;                 /* directory, relative to e's root */
+	char    name[PARTIAL_NAME_BUF];
+	time_t  due;                    /* when to look at it again */
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
+static struct kept kept[PARTIALS_MAX];
+static size_t nkept;
+static unsigned int expiry_s;
+
+void
+partial_name(const char key[SYNC_HASH_LEN], char out[PARTIAL_NAME_BUF])
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = strlen(PARTIAL_PREFIX);
+
+	memcpy(out, PARTIAL_PREFIX, n);
+	for (size_t i = 0; i < SYNC_HASH_LEN; i++) {
+		unsigned char b = (unsigned char)key[i];
+
+		out[n++] = hex[b >> 4];
+		out[n++] = hex[b & 15];
+	}
+	out[n] = '\0';
+}
+
+int
+partial_is_name(const char *name)
+{
+	return strncmp(name, PARTIAL_PREFIX, strlen(PARTIAL_PREFIX)) == 0;
+}
+
+/*
+ * Opens name in dirfd with flags (O_NOFOLLOW, O_NONBLOCK, O_NOCTTY and
+ * O_CLOEXEC added) if it is a regular file with one link, looking before
+ * opening so that nothing else is ever opened, and checking again on the fd.
+ * Returns the fd, or -1 with errno (EINVAL for anything but a plain file).
+ */
+static int
+open_plain(int dirfd, const char *name, int flags)
+{
+	struct stat sb;
+	int fd;
+
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(sb.st_mode)) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+int
+partial_open(int dirfd, const char *name, uint64_t offset)
+{
+	struct stat sb;
+	int fd, saved;
+
+	if ((fd = open_plain(dirfd, name, O_RDWR | (offset == 0 ? O_CREAT : 0))) < 0) {
+		if (errno == ELOOP)
+			errno = EINVAL;
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			errno = EBUSY;
+		goto fail;
+	}
+	if (fstat(fd, &sb) != 0)
+		goto fail;
+	if ((uint64_t)sb.st_size < offset) {
+		errno = ENODATA;
+		goto fail;
+	}
+	if ((uint64_t)sb.st_size != offset && ftruncate(fd, (off_t)offset) != 0)
+		goto fail;
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/*
+ * PARTIAL: NOENT when there is no partial for the key (or another connection
+ * is writing it), else its length and hash.  Reading it all is the price of
+ * a resume, paid once per interrupted file.
+ */
+void
+op_partial(struct session *s, const partial_args *a, partial_res *r)
+{
+	char path[PATH_BUF], name[PARTIAL_NAME_BUF];
+	unsigned char *hash = NULL;
+	const char *leaf;
+	uint64_t len;
+	int pfd = -1, fd = -1;
+
+	if ((r->status = confine_path(&a->path, path)) != SYNC_OK)
+		goto out;
+	if (path[0] == '\0') {
+		r->status = SYNC_ERR_INVAL;
+		goto out;
+	}
+	if ((pfd = confine_parent(s->export->root_fd, path, &leaf)) < 0) {
+		r->status = status_from_errno(errno);
+		goto out;
+	}
+	partial_name(a->key, name);
+	if ((fd = open_plain(pfd, name, O_RDONLY)) < 0 || flock(fd, LOCK_SH | LOCK_NB) != 0) {
+		r->status = SYNC_ERR_NOENT;
+		goto out;
+	}
+	if ((hash = malloc(DELTA_HASH_LEN)) == NULL) {
+		r->status = SYNC_ERR_SERVERFAULT;
+		goto out;
+	}
+	if (delta_hash_fd(fd, hash, &len) != 0) {
+		log_err("%s: partial of %s: %s", s->peer, path, strerror(errno));
+		r->status = status_from_errno(errno);
+		goto out;
+	}
+	r->partial_res_u.ok.length = len;
+	r->partial_res_u.ok.hash.sync_hash_val = (char *)hash;
+	r->partial_res_u.ok.hash.sync_hash_len = DELTA_HASH_LEN;
+	hash = NULL;
+	r->status = SYNC_OK;
+out:
+	free(hash);
+	if (fd >= 0)
+		close(fd);
+	if (pfd >= 0)
+		close(pfd);
+}
+
+/*
+ * Looks at the partial name in dirfd at time now: removes it if nobody
+ * holds it and it was last written expiry_s or more ago (or it is not a
+ * plain file).  Returns 1 if it is gone, 0 if it stays (*due: when to look
+ * again), -1 if it could not be removed (logged).
+ */
+static int
+expire_at(int dirfd, const char *name, time_t now, time_t *due)
+{
+	struct stat sb;
+	int fd = -1, rc = -1;
+
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOENT ? 1 : -1;
+	if (S_ISREG(sb.st_mode)) {
+		if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_NOCTTY | O_CLOEXEC)) < 0)
+			return errno == ENOENT ? 1 : -1;
+		if (fstat(fd, &sb) != 0)
+			goto out;
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0 ||
+		    (expiry_s != 0 && sb.st_mtime > now - (time_t)expiry_s)) {
+			*due = (sb.st_mtime > now ? now : sb.st_mtime) + (time_t)expiry_s;
+			if (*due <= now)
+				*due = now + 1;     /* in use: look again soon */
+			rc = 0;
+			goto out;
+		}
+	}
+	if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT) {
+		log_err("partial %s: unlink: %s", name, strerror(errno));
+		goto out;
+	}
+	rc = 1;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Adds a partial to the list under the lock.  Returns 0, or -1 if full. */
+static int
+kept_add(const struct export *e, const char *parent, const char *name, time_t due)
+{
+	struct kept *k;
+
+	for (size_t i = 0; i < nkept; i++) {
+		k = &kept[i];
+		if (k->e == e && strcmp(k->name, name) == 0 && strcmp(k->parent, parent) == 0) {
+			k->due = due;
+			return 0;
+		}
+	}
+	if (nkept == PARTIALS_MAX)
+		return -1;
+	k = &kept[nkept];
+	if ((k->parent = strdup(parent)) == NULL)
+		return -1;
+	k->e = e;
+	snprintf(k->name, sizeof k->name, "%s", name);
+	k->due = due;
+	nkept++;
+	pthread_cond_signal(&changed);
+	return 0;
+}
+
+/*
+ * Keeps the partial, or removes it when partials are not kept or the list
+ * is full.
+ */
+void
+partials_keep(const struct export *e, const char *parent, const char *name)
+{
+	int rc = -1, pfd;
+
+	if (expiry_s != 0) {
+		pthread_mutex_lock(&lock);
+		rc = kept_add(e, parent, name, time(NULL) + (time_t)expiry_s);
+		pthread_mutex_unlock(&lock);
+	}
+	if (rc == 0)
+		return;
+	if ((pfd = confine_open(e->root_fd, parent, O_PATH | O_DIRECTORY, 0)) < 0)
+		return;
+	if (unlinkat(pfd, name, 0) != 0 && errno != ENOENT)
+		log_err("partial %s: unlink: %s", name, strerror(errno));
+	close(pfd);
+}
+
+int
+partials_sweep_one(const struct export *e, int dirfd, const char *parent, const char *name)
+{
+	time_t due = 0;
+	int rc, kept_it;
+
+	if ((rc = expire_at(dirfd, name, time(NULL), &due)) != 0)
+		return rc;
+	pthread_mutex_lock(&lock);
+	kept_it = kept_add(e, parent, name, due) == 0;
+	pthread_mutex_unlock(&lock);
+	if (kept_it)
+		return 0;
+	if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT) {
+		log_err("partial %s: unlink: %s", name, strerror(errno));
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * Looks at the partial k (taken off the list) at time now; puts it back
+ * with its new due time if it stays.
+ */
+static void
+expire_kept(struct kept *k, time_t now)
+{
+	time_t due = now + 1;
+	int pfd, rc = 1;
+
+	pfd = confine_open(k->e->root_fd, k->parent, O_PATH | O_DIRECTORY, 0);
+	if (pfd >= 0) {
+		rc = expire_at(pfd, k->name, now, &due);
+		close(pfd);
+	} else if (errno != ENOENT && errno != ENOTDIR) {
+		rc = -1;
+	}
+	if (rc == 1) {
+		log_info("export '%s': partial %s%s%s expired", k->e->name, k->parent,
+		    k->parent[0] != '\0' ? "/" : "", k->name);
+	} else {
+		if (rc < 0)
+			due = now + (time_t)(expiry_s < 60 ? expiry_s : 60); /* retry later */
+		pthread_mutex_lock(&lock);
+		rc = kept_add(k->e, k->parent, k->name, due);
+		pthread_mutex_unlock(&lock);
+		if (rc != 0)
+			log_warn("partial %s: no room to keep it waiting", k->name);
+	}
+	free(k->parent);
+}
+
+/* The expiry thread: waits for the earliest due partial, looks at it, repeats. */
+static void *
+expiry_main(void *unused)
+{
+	(void)unused;
+	pthread_mutex_lock(&lock);
+	for (;;) {
+		time_t now = time(NULL);
+		size_t first = 0;
+		struct kept k;
+
+		if (nkept == 0) {
+			pthread_cond_wait(&changed, &lock);
+			continue;
+		}
+		for (size_t i = 1; i < nkept; i++)
+			if (kept[i].due < kept[first].due)
+				first = i;
+		if (kept[first].due > now) {
+			struct timespec until = { .tv_sec = kept[first].due, .tv_nsec = 0 };
+
+			(void)pthread_cond_timedwait(&changed, &lock, &until);
+			continue;
+		}
+		k = kept[first];
+		kept[first] = kept[--nkept];
+		pthread_mutex_unlock(&lock);
+		expire_kept(&k, now);
+		pthread_mutex_lock(&lock);
+	}
+	return NULL;
+}
+
+void
+partials_init(unsigned int expiry)
+{
+	expiry_s = expiry;
+}
+
+unsigned int
+partials_expiry(void)
+{
+	return expiry_s;
+}
+
+int
+partials_start(void)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int err;
+
+	if (expiry_s == 0)
+		return 0;
+	if ((err = pthread_attr_init(&attr)) != 0)
+		goto out;
+	if ((err = pthread_attr_setstacksize(&attr, PARTIALS_STACK)) == 0 &&
+	    (err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED)) == 0)
+		err = pthread_create(&t, &attr, expiry_main, NULL);
+	pthread_attr_destroy(&attr);
+out:
+	if (err != 0) {
+		log_err("cannot start the partial expiry thread: %s", strerror(err));
+		return -1;
+	}
+	return 0;
+}
