@@ -1783,7 +1783,7 @@ enum push_result
 push_run(const struct push_opts *o)
 {
 	const char *lb = strchr(o->host, ':') ? "[" : "", *rb = *lb ? "]" : "";
-	unsigned int wait = 1;
+	unsigned int delay = 1;
 	enum push_result res;
 
 	for (unsigned int n = 1;; n++) {
@@ -1792,13 +1792,13 @@ push_run(const struct push_opts *o)
 			return res;
 		if (res == PUSH_BUSY)
 			log_err("%s%s%s:%s is busy (too many sessions); retrying in "
-			    "%u s (attempt %u of %u)", lb, o->host, rb, o->export, wait,
+			    "%u s (attempt %u of %u)", lb, o->host, rb, o->export, delay,
 			    n + 1, o->retries + 1);
 		else
 			log_err("connection to %s%s%s failed or was lost; retrying in "
-			    "%u s (attempt %u of %u)", lb, o->host, rb, wait, n + 1,
+			    "%u s (attempt %u of %u)", lb, o->host, rb, delay, n + 1,
 			    o->retries + 1);
-		pause_for(wait);
-		wait = wait * 2 > PUSH_BACKOFF_MAX ? PUSH_BACKOFF_MAX : wait * 2;
+		pause_for(delay);
+		delay = delay * 2 > PUSH_BACKOFF_MAX ? PUSH_BACKOFF_MAX : delay * 2;
 	}
 }

@@ -99,7 +99,6 @@ struct conn {
 	unsigned    id;
 	int         cfd, sfd;
 	struct line up, down;          /* up: client to server */
-	int         faulty;            /* the fault applies to it */
 	int         held;              /* -H: nothing moves until SIGUSR1 */
 	int         stalled;           /* -s struck: only the server's close counts */
 	int64_t     reset_by;          /* a cut waits for its bytes until then */
@@ -380,8 +379,7 @@ accept_one(int lfd)
 	c->up.buf = malloc(BUF_SIZE);
 	c->down.buf = malloc(BUF_SIZE);
 	c->held = o_hold == (long)c->id;
-	c->faulty = o_conn == 0 || o_conn == (long)c->id;
-	if (c->faulty && o_stop != GO) {
+	if ((o_conn == 0 || o_conn == (long)c->id) && o_stop != GO) {
 		struct line *l = o_stop == STOP_BEFORE_RECORD ? &c->down : &c->up;
 
 		l->stop = o_stop;
