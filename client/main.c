@@ -28,6 +28,8 @@
 #define SYNCCTL_VERSION "0.1.0"
 #define TIMEOUT_DEFAULT 60
 #define TIMEOUT_MAX     86400
+#define RETRIES_DEFAULT 3
+#define RETRIES_MAX     1000
 #define MAX_ENTRIES_MAX (1ul << 28)   /* 16 GiB of 64-byte entries: more is a typo */
 
 /* Prints the usage text to f. */
@@ -49,6 +51,9 @@ usage(FILE *f)
 	    "  --no-compress     never compress file data\n"
 	    "  --compress-level N  zstd level 1-%d when compressing (%d)\n"
 	    "  --timeout SEC     give up on an unresponsive server after SEC seconds (%d)\n"
+	    "  --retries N       when the connection fails, breaks or times out, or\n"
+	    "                    the export is busy, start over up to N more times,\n"
+	    "                    after 1, 2, 4 ... (at most %d) seconds (%d)\n"
 	    "  --max-entries N   refuse a remote listing of more than N entries\n"
 	    "                    (%zu)\n"
 	    "  --streams N       connections sharing the file transfers, 1-8\n"
@@ -61,7 +66,7 @@ usage(FILE *f)
 	    "  -h, --help        print this help\n"
 	    "  -V, --version     print the version\n",
 	    ZSTDIO_LEVEL_MAX, ZSTDIO_LEVEL_DEFAULT, TIMEOUT_DEFAULT,
-	    REMOTE_LIST_MAX_DEFAULT);
+	    PUSH_BACKOFF_MAX, RETRIES_DEFAULT, REMOTE_LIST_MAX_DEFAULT);
 }
 
 /*
@@ -93,10 +98,12 @@ exit_status(enum push_result r)
 	case PUSH_OK:
 		return EX_OK;
 	case PUSH_UNAVAILABLE:
+	case PUSH_UNREACHABLE:
 		return EX_UNAVAILABLE;
 	case PUSH_LOCAL_IO:
 		return EX_IOERR;
 	case PUSH_PROTOCOL:
+	case PUSH_BUSY:
 		return EX_PROTOCOL;
 	case PUSH_READONLY:
 	case PUSH_DENIED:
@@ -201,6 +208,7 @@ main(int argc, char **argv)
 		{ "no-compress", no_argument,   NULL, 'Z' },
 		{ "compress-level", required_argument, NULL, 'L' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "retries", required_argument, NULL, 'r' },
 		{ "max-entries", required_argument, NULL, 'M' },
 		{ "streams", required_argument, NULL, 'S' },
 		{ "user",    required_argument, NULL, 'u' },
@@ -210,7 +218,7 @@ main(int argc, char **argv)
 		{ "version", no_argument,       NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct push_opts o = { .timeout = TIMEOUT_DEFAULT };
+	struct push_opts o = { .timeout = TIMEOUT_DEFAULT, .retries = RETRIES_DEFAULT };
 	struct target t;
 	char err[256], q[QUOTE_BUF], secret[AUTH_SECRET_MAX + 1];
 	const char *secret_file = NULL;
@@ -235,6 +243,14 @@ main(int argc, char **argv)
 				return EX_USAGE;
 			}
 			o.timeout = (unsigned int)n;
+			break;
+		case 'r':
+			if (parse_number(optarg, 0, RETRIES_MAX, &n) < 0) {
+				log_err("--retries: '%s' is not a number of retries (0-%d)",
+				    optarg, RETRIES_MAX);
+				return EX_USAGE;
+			}
+			o.retries = (unsigned int)n;
 			break;
 		case 'M':
 			if (parse_number(optarg, 1, MAX_ENTRIES_MAX, &n) < 0) {

@@ -72,6 +72,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "beneath.h"
@@ -263,6 +264,8 @@ from_remote(int rc)
 		return PUSH_PROTOCOL;
 	case REMOTE_AUTH:
 		return PUSH_DENIED;
+	case REMOTE_UNREACHABLE:
+		return PUSH_UNREACHABLE;
 	default:
 		return PUSH_FAILED;
 	}
@@ -478,7 +481,8 @@ start_session(struct stream *s, const struct remote *like)
 		return from_remote(rc);
 	if (h.status != SYNC_OK) {
 		log_err("%s%s%s:%s: %s", lb, o->host, rb, o->export, status_str(h.status));
-		return h.status == SYNC_ERR_ACCES ? PUSH_DENIED : PUSH_PROTOCOL;
+		return h.status == SYNC_ERR_ACCES ? PUSH_DENIED :
+		    h.status == SYNC_ERR_TOOMANY ? PUSH_BUSY : PUSH_PROTOCOL;
 	}
 	if (h.flags & SYNC_EXPORT_READONLY) {
 		log_err("%s%s%s:%s: export is read-only", lb, o->host, rb, o->export);
@@ -1617,9 +1621,10 @@ stream_main(void *arg)
 	if ((s->res = start_session(s, p->s[0].r)) != PUSH_OK) {
 		/*
 		 * It took no job yet: the other streams drain the queue, so a
-		 * server at its connection cap only makes the push narrower.
+		 * server at its connection or session cap only makes the push
+		 * narrower.
 		 */
-		if (s->res == PUSH_UNAVAILABLE) {
+		if (s->res == PUSH_UNAVAILABLE || s->res == PUSH_BUSY) {
 			log_warn("an extra connection failed; going on with fewer streams");
 			s->res = PUSH_OK;
 		}
@@ -1855,8 +1860,13 @@ print_stats(const struct push *p)
 	printf("round trips: %llu\n", t.round_trips);
 }
 
-enum push_result
-push_run(const struct push_opts *o)
+/*
+ * One attempt at the whole push: connects, lists, plans and sends, and
+ * releases everything it used (threads, connections, descriptors, memory)
+ * before it returns how it went.
+ */
+static enum push_result
+push_attempt(const struct push_opts *o)
 {
 	struct push p = { .o = o, .rootfd = -1, .relay = RELAY_INITIALIZER };
 	enum push_result res;
@@ -1909,4 +1919,38 @@ out:
 	free(p.dirs.v);
 	free(p.dirs.names);
 	return res;
+}
+
+/* Sleeps for secs seconds (signals do not cut it short). */
+static void
+pause_for(unsigned int secs)
+{
+	struct timespec left = { .tv_sec = (time_t)secs };
+
+	while (nanosleep(&left, &left) != 0 && errno == EINTR)
+		;
+}
+
+enum push_result
+push_run(const struct push_opts *o)
+{
+	const char *lb = strchr(o->host, ':') ? "[" : "", *rb = *lb ? "]" : "";
+	unsigned int delay = 1;
+	enum push_result res;
+
+	for (unsigned int n = 1;; n++) {
+		res = push_attempt(o);
+		if ((res != PUSH_UNAVAILABLE && res != PUSH_BUSY) || n > o->retries)
+			return res;
+		if (res == PUSH_BUSY)
+			log_err("%s%s%s:%s is busy (too many sessions); retrying in "
+			    "%u s (attempt %u of %u)", lb, o->host, rb, o->export, delay,
+			    n + 1, o->retries + 1);
+		else
+			log_err("connection to %s%s%s failed or was lost; retrying in "
+			    "%u s (attempt %u of %u)", lb, o->host, rb, delay, n + 1,
+			    o->retries + 1);
+		pause_for(delay);
+		delay = delay * 2 > PUSH_BACKOFF_MAX ? PUSH_BACKOFF_MAX : delay * 2;
+	}
 }

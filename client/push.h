@@ -40,13 +40,19 @@ struct push_opts {
 	int          auth_insist; /* --user given: refuse an export that does not ask */
 	size_t       max_entries; /* --max-entries: most remote entries accepted;
 	                             0: REMOTE_LIST_MAX_DEFAULT */
+	unsigned int retries;   /* --retries: attempts after the first when one
+	                           fails transiently (PUSH_UNAVAILABLE, PUSH_BUSY) */
 };
 
 /* How a push ended; main() maps each to its exit status. */
 enum push_result {
 	PUSH_OK,                /* everything done */
 	PUSH_FAILED,            /* some entries failed, each reported */
-	PUSH_UNAVAILABLE,       /* no syncd reachable, or the connection broke */
+	PUSH_UNAVAILABLE,       /* no syncd reachable, or the connection broke or
+	                           timed out: worth another try */
+	PUSH_UNREACHABLE,       /* no syncd reachable, and another try will not
+	                           help (unknown host, no such protocol version) */
+	PUSH_BUSY,              /* HELLO refused: too many sessions on the export */
 	PUSH_LOCAL_IO,          /* DIR missing or unreadable */
 	PUSH_PROTOCOL,          /* the server refused the session or broke the protocol */
 	PUSH_READONLY,          /* the export is read-only */
@@ -73,13 +79,23 @@ struct push_stats {
 };
 
 /*
+ * The pause before retry number n (1, 2, ...): 1 s, doubling each time, at
+ * most PUSH_BACKOFF_MAX seconds.
+ */
+#define PUSH_BACKOFF_MAX 10
+
+/*
  * Pushes o->dir to o->path in o->export on o->host, in the order DESIGN.md
  * describes (mkdir -p of PATH, deletions, directories, symlinks, files,
  * directory attributes deepest first, a BARRIER), taking the local tree a
  * window at a time so that memory does not grow with it; with several
  * streams the files go over up to o->streams worker connections (see
  * push.c).  Every problem is reported on stderr as one line; verbose and
- * --stats output go to stdout.
+ * --stats output go to stdout.  An attempt that fails transiently (the
+ * connection could not be made, broke or timed out; the export was busy) is
+ * followed by up to o->retries more, each after a backoff and one line on
+ * stderr, and each from scratch: new connections, a new listing and plan, so
+ * what an earlier attempt finished is found done and not sent again.
  */
 enum push_result push_run(const struct push_opts *o);
 

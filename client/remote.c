@@ -89,6 +89,8 @@ struct remote {
 	int            insist;        /* refuse an export that does not ask */
 	struct sockaddr_storage peer; /* the server's address, for remote_open_same() */
 	socklen_t      peer_len;      /* 0: unknown */
+	int            open_err;      /* why dialing failed: REMOTE_DOWN (worth
+	                                 another try) or REMOTE_UNREACHABLE */
 
 	/* The path of every batched call since the last BARRIER. */
 	char          *names;         /* NUL-terminated paths, back to back */
@@ -340,7 +342,7 @@ fail:
 /*
  * Wraps the connected socket fd (to sa, len bytes) in a CLIENT that closes
  * fd when destroyed; on failure fd is closed.  Returns the CLIENT, or NULL
- * with a message logged.
+ * with a message logged (a local failure: r->open_err REMOTE_UNREACHABLE).
  */
 static CLIENT *
 wrap_fd(struct remote *r, int fd, const struct sockaddr *sa, socklen_t len)
@@ -351,6 +353,7 @@ wrap_fd(struct remote *r, int fd, const struct sockaddr *sa, socklen_t len)
 	CLIENT *cl = NULL;
 
 	memcpy(&ss, sa, len);
+	r->open_err = REMOTE_UNREACHABLE;
 	nc = getnetconfigent(sa->sa_family == AF_INET6 ? "tcp6" : "tcp");
 	if (nc == NULL) {
 		log_err("%s: no netconfig entry for tcp", r->name);
@@ -363,6 +366,7 @@ wrap_fd(struct remote *r, int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	clnt_control(cl, CLSET_FD_CLOSE, NULL);   /* clnt_destroy closes fd */
 	fd = -1;
+	r->open_err = REMOTE_DOWN;
 out:
 	if (nc != NULL)
 		freenetconfigent(nc);
@@ -373,7 +377,9 @@ out:
 
 /*
  * Dials host:port directly (no rpcbind) and wraps the socket in a CLIENT.
- * Returns it, or NULL with a message logged.
+ * Returns it, or NULL with a message logged and r->open_err set: a name
+ * that does not resolve is REMOTE_UNREACHABLE (but for a temporary failure
+ * of the resolver), a failed connect REMOTE_DOWN.
  */
 static CLIENT *
 dial_port(struct remote *r, const char *host, const char *port)
@@ -388,6 +394,8 @@ dial_port(struct remote *r, const char *host, const char *port)
 	gai = getaddrinfo(host, port, &hints, &res);
 	if (gai != 0) {
 		log_err("%s: cannot resolve: %s", r->name, gai_strerror(gai));
+		if (gai != EAI_AGAIN)
+			r->open_err = REMOTE_UNREACHABLE;
 		return NULL;
 	}
 	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
@@ -409,7 +417,10 @@ dial_port(struct remote *r, const char *host, const char *port)
 
 /*
  * Asks host's rpcbind where syncd listens and connects there.  Returns the
- * CLIENT, or NULL with a message logged.
+ * CLIENT, or NULL with a message logged and r->open_err set: syncd not
+ * registered (it may be restarting) and rpcbind or syncd unreachable are
+ * REMOTE_DOWN; an unknown host and a syncd without our version are
+ * REMOTE_UNREACHABLE.
  */
 static CLIENT *
 dial_rpcbind(struct remote *r, const char *host)
@@ -428,10 +439,20 @@ dial_rpcbind(struct remote *r, const char *host)
 
 	if (cl != NULL)
 		return cl;
-	if (rpc_createerr.cf_stat == RPC_PROGNOTREGISTERED)
+	switch (rpc_createerr.cf_stat) {
+	case RPC_PROGNOTREGISTERED:
 		log_err("%s: syncd is not registered with rpcbind", r->name);
-	else
-		log_err("%s: cannot reach rpcbind: %s", r->name, createerr_text());
+		return NULL;
+	case RPC_PROGVERSMISMATCH:
+	case RPC_UNKNOWNHOST:
+	case RPC_UNKNOWNPROTO:
+	case RPC_UNKNOWNADDR:
+		r->open_err = REMOTE_UNREACHABLE;
+		break;
+	default:
+		break;
+	}
+	log_err("%s: cannot reach rpcbind: %s", r->name, createerr_text());
 	return NULL;
 }
 
@@ -484,8 +505,12 @@ remote_open(const char *host, const char *port, unsigned int timeout, int *err)
 		snprintf(r->name, sizeof r->name, "%s%s%s", lb, host, rb);
 	r->timeout.tv_sec = (time_t)timeout;
 	r->list_max = REMOTE_LIST_MAX_DEFAULT;
+	r->open_err = REMOTE_DOWN;
 	r->cl = port != NULL ? dial_port(r, host, port) : dial_rpcbind(r, host);
-	if (r->cl == NULL || set_timeouts(r) < 0) {
+	if (r->cl != NULL && set_timeouts(r) < 0)
+		r->open_err = REMOTE_UNREACHABLE;     /* local trouble */
+	if (r->cl == NULL || r->open_err != REMOTE_DOWN) {
+		*err = r->open_err;
 		remote_close(r);
 		return NULL;
 	}

@@ -47,6 +47,9 @@ enum remote_rc {
 	REMOTE_PROTO = -2,   /* the server broke the protocol */
 	REMOTE_NOMEM = -3,   /* out of memory on our side */
 	REMOTE_AUTH  = -4,   /* authentication needed, refused, or not proved */
+	REMOTE_UNREACHABLE = -5, /* no connection, and trying again will not make one:
+	                            the host name does not resolve, the server has
+	                            not our version, local setup failed */
 };
 
 /* What HELLO told us about the export. */
@@ -76,7 +79,9 @@ struct remote_report {
  * Connects to syncd on host: through host's rpcbind when port is NULL, or
  * straight to host:port.  Every wait (connect, send, receive) is bounded by
  * timeout seconds.  Returns the connection, or NULL with a one-line message
- * logged and *err set to REMOTE_DOWN or REMOTE_NOMEM.
+ * logged and *err set to REMOTE_DOWN (worth another try later: refused,
+ * timed out, syncd not registered, rpcbind unreachable), REMOTE_UNREACHABLE
+ * or REMOTE_NOMEM.
  */
 struct remote *remote_open(const char *host, const char *port,
     unsigned int timeout, int *err);

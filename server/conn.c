@@ -61,6 +61,8 @@ struct conn {
 	int idle;               /* waiting for a request, nothing in progress */
 	long long idle_since;   /* monotonic ms */
 	int evicted;            /* shut down by conn_evict_idle: leave at once */
+	long long reading_since; /* monotonic ms a call began to arrive; 0: none
+	                            is (see conn_reap_stalled) */
 };
 
 /*
@@ -75,6 +77,18 @@ struct conn {
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conn *reg_head;
 static atomic_uint conn_evicting;       /* evicted, thread not yet gone */
+
+/*
+ * Notes whether c's thread is receiving a call (from the moment it starts
+ * reading one until its arguments are decoded), for conn_reap_stalled().
+ */
+static void
+reg_set_reading(struct conn *c, int reading)
+{
+	pthread_mutex_lock(&reg_lock);
+	c->reading_since = reading ? monotime_ms() : 0;
+	pthread_mutex_unlock(&reg_lock);
+}
 
 /* Decoded arguments of any procedure; zeroed before each decode. */
 union args {
@@ -477,6 +491,7 @@ dispatch(struct conn *c, struct svc_req *rq)
 {
 	const struct proc *p;
 	union args a;
+	bool_t decoded;
 
 	if (rq->rq_proc >= NPROCS || procs[rq->rq_proc].name == NULL) {
 		log_debug("%s: unknown procedure %u", c->s.peer, rq->rq_proc);
@@ -485,7 +500,9 @@ dispatch(struct conn *c, struct svc_req *rq)
 	}
 	p = &procs[rq->rq_proc];
 	memset(&a, 0, sizeof a);
-	if (!svc_getargs(c->xprt, p->xargs, (caddr_t)&a)) {
+	decoded = svc_getargs(c->xprt, p->xargs, (caddr_t)&a);
+	reg_set_reading(c, 0);          /* the whole call has arrived (or never will) */
+	if (!decoded) {
 		log_debug("%s: cannot decode %s arguments", c->s.peer, p->name);
 		/*
 		 * Even for a batched call: GARBAGE_ARGS is an RPC-level error,
@@ -649,6 +666,30 @@ conn_evict_idle(void)
 	return best != NULL;
 }
 
+int
+conn_reap_stalled(void)
+{
+	long long now = monotime_ms();
+	int n = 0;
+
+	pthread_mutex_lock(&reg_lock);
+	for (struct conn *c = reg_head; c != NULL; c = c->next) {
+		long long limit = c->cfg->idle_s != 0 ? (long long)c->cfg->idle_s * 1000 :
+		    CONN_IDLE_MS;
+
+		if (c->evicted || c->reading_since == 0 || now - c->reading_since < limit)
+			continue;
+		c->evicted = 1;
+		atomic_fetch_add(&conn_evicting, 1);
+		shutdown(c->xprt->xp_fd, SHUT_RDWR);   /* ends the blocked read */
+		log_debug("%s: call incomplete for %lld s, closing", c->s.peer,
+		    (now - c->reading_since) / 1000);
+		n++;
+	}
+	pthread_mutex_unlock(&reg_lock);
+	return n;
+}
+
 void *
 conn_serve(void *arg)
 {
@@ -678,7 +719,9 @@ conn_serve(void *arg)
 		}
 		/* Serve everything already buffered before polling again. */
 		do {
+			reg_set_reading(c, 1);
 			handle_one(c);
+			reg_set_reading(c, 0);
 			st = SVC_STAT(c->xprt);
 		} while (st == XPRT_MOREREQS);
 	}

@@ -45,6 +45,15 @@ unsigned int conn_count(void);
 int conn_evict_idle(void);
 
 /*
+ * Closes every connection that has been receiving one call for longer than
+ * the idle timeout (a client that stalled in the middle of a record: the
+ * blocking transport would otherwise wait in read() for libtirpc's fixed
+ * 35 s per read, however long the stall).  Called from the main loop about
+ * once a second.  Returns how many it closed.
+ */
+int conn_reap_stalled(void);
+
+/*
  * Serves the connected, blocking TCP socket fd on a new detached thread
  * (1 MiB stack) until the client disconnects.  peer ("addr:port") is copied
  * for logs and addr (addrlen bytes) for the export's host lists; cfg must

@@ -55,6 +55,7 @@
 #define LISTEN_BACKLOG    128
 #define ACCEPT_BURST      64      /* connections accepted per wakeup */
 #define ACCEPT_BACKOFF_MS 100     /* listener ignored after EMFILE and kin */
+#define REAP_PERIOD_MS    1000    /* how often stalled calls are looked for */
 #define CONN_SEND_TIMEOUT_S 60    /* a reply that cannot be sent for this long kills the connection */
 #define RUN               (-1)    /* parse_options: go on and serve */
 
@@ -714,6 +715,8 @@ serve(struct server *sv)
 			wait = next_check > now ? next_check - now : 0;
 		if (paused && (wait < 0 || sv->listen_resume_ms - now < wait))
 			wait = sv->listen_resume_ms - now;
+		if (wait < 0 || wait > REAP_PERIOD_MS)
+			wait = REAP_PERIOD_MS;  /* conn_reap_stalled's granularity */
 		n = poll(pfd, paused ? 1 : 2, (int)wait);
 		if (n < 0 && errno != EINTR) {
 			log_err("poll: %s", strerror(errno));
@@ -723,6 +726,7 @@ serve(struct server *sv)
 			return EX_OK;
 		if (n > 0 && !paused && (pfd[1].revents & POLLIN))
 			accept_ready(sv);
+		conn_reap_stalled();
 		if (period > 0 && monotime_ms() >= next_check) {
 			registration_check(&sv->reg);
 			next_check = monotime_ms() + period;

@@ -37,23 +37,23 @@ is "$RC" 74 "missing DIR: exit 74"
 like "$OUT" "missing" "missing DIR: the message names it"
 
 # rpcbind runs (netns.sh started it) but no syncd is registered.
-run timeout 30 "$SYNCCTL" push 127.0.0.1 "$T/src"
+run timeout 30 "$SYNCCTL" --retries 0 push 127.0.0.1 "$T/src"
 is "$RC" 69 "no syncd registered: exit 69"
 like "$OUT" "^syncctl: 127\\.0\\.0\\.1: syncd is not registered with rpcbind$" \
 	"no syncd registered: the documented message"
 
-run timeout 30 "$SYNCCTL" push localhost:default/x "$T/src"
+run timeout 30 "$SYNCCTL" --retries 0 push localhost:default/x "$T/src"
 is "$RC" 69 "no syncd registered (host localhost): exit 69"
 like "$OUT" "syncctl: localhost: syncd is not registered with rpcbind" \
 	"no syncd registered (host localhost): message names the host"
 
 # Nothing listens on the port at all.
-run timeout 30 "$SYNCCTL" --port 9 --timeout 5 push 127.0.0.1 "$T/src"
+run timeout 30 "$SYNCCTL" --retries 0 --port 9 --timeout 5 push 127.0.0.1 "$T/src"
 is "$RC" 69 "--port to a closed port: exit 69"
 
 # No rpcbind at all.
 stop_rpcbind
-run timeout 30 "$SYNCCTL" --timeout 5 push 127.0.0.1 "$T/src"
+run timeout 30 "$SYNCCTL" --retries 0 --timeout 5 push 127.0.0.1 "$T/src"
 is "$RC" 69 "no rpcbind: exit 69"
 like "$OUT" "^syncctl: 127\\.0\\.0\\.1: " "no rpcbind: message names the host"
 

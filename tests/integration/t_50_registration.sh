@@ -23,7 +23,7 @@ isnt "$RC" 0 "version 2 is not served"
 # SIGTERM removes the registration.
 stop_syncd
 if in_rpcbind; then not_ok "SIGTERM removed the registration"; diag "$(rpcinfo -p 127.0.0.1)"; else ok "SIGTERM removed the registration"; fi
-run "$SYNCCTL" push 127.0.0.1 "$T/src"
+run "$SYNCCTL" --retries 0 push 127.0.0.1 "$T/src"
 is "$RC" 69 "after SIGTERM: syncctl exits 69"
 like "$OUT" "syncd is not registered with rpcbind" "after SIGTERM: not registered"
 
@@ -33,7 +33,7 @@ port=$(syncd_port)
 stop_rpcbind
 start_rpcbind
 if in_rpcbind; then not_ok "a cold rpcbind has no registration"; else ok "a cold rpcbind has no registration"; fi
-run "$SYNCCTL" push 127.0.0.1 "$T/src"
+run "$SYNCCTL" --retries 0 push 127.0.0.1 "$T/src"
 is "$RC" 69 "unregistered: syncctl exits 69"
 run "$SYNCCTL" --port "$port" push 127.0.0.1 "$T/src"
 is "$RC" 0 "unregistered: --port still works"

@@ -47,7 +47,7 @@ trap 'stop_evil; _cleanup' EXIT
 push() {
 	local start end
 	start=$(date +%s%N)
-	run timeout -k 5 30 "$SYNCCTL" --timeout 3 --streams 1 --delete "$@" \
+	run timeout -k 5 30 "$SYNCCTL" --retries 0 --timeout 3 --streams 1 --delete "$@" \
 		--port "$EVIL_PORT" push 127.0.0.1/dst "$S"
 	end=$(date +%s%N)
 	MS=$(((end - start) / 1000000))

@@ -25,12 +25,12 @@ timed_run() {
 }
 
 kill -STOP "$SYNCD_PID"
-timed_run timeout 60 "$SYNCCTL" --timeout 3 push 127.0.0.1 "$S"
+timed_run timeout 60 "$SYNCCTL" --retries 0 --timeout 3 push 127.0.0.1 "$S"
 isnt "$RC" 0 "stopped server via rpcbind: error exit"
 isnt "$RC" 124 "stopped server via rpcbind: no hang"
 if [ "$MS" -lt 20000 ]; then ok "stopped server: gave up in ${MS} ms (--timeout 3)"; else not_ok "stopped server: gave up in ${MS} ms (--timeout 3)"; fi
 like "$OUT" "^syncctl: " "stopped server: a syncctl error message"
-timed_run timeout 60 "$SYNCCTL" --timeout 3 --port "$port" push 127.0.0.1 "$S"
+timed_run timeout 60 "$SYNCCTL" --retries 0 --timeout 3 --port "$port" push 127.0.0.1 "$S"
 isnt "$RC" 0 "stopped server via --port: error exit"
 isnt "$RC" 124 "stopped server via --port: no hang"
 
@@ -40,7 +40,7 @@ kill -CONT "$SYNCD_PID" 2>/dev/null
 wait "$SYNCD_PID" 2>/dev/null
 check_syncd_log
 SYNCD_PID=
-timed_run timeout 60 "$SYNCCTL" --timeout 3 push 127.0.0.1 "$S"
+timed_run timeout 60 "$SYNCCTL" --retries 0 --timeout 3 push 127.0.0.1 "$S"
 is "$RC" 69 "killed server with a stale registration: exit 69"
 if [ "$MS" -lt 20000 ]; then ok "killed server: gave up in ${MS} ms"; else not_ok "killed server: gave up in ${MS} ms"; fi
 
