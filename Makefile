@@ -40,13 +40,13 @@ FUZZ_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,un
 # Packages the build, the tests and the demo need on Debian 12.
 DEPS = gcc make libc6-dev libtirpc-dev rpcsvc-proto rpcbind pkgconf \
        iproute2 util-linux procps libxxhash-dev libzstd-dev libssl-dev \
-       clang libclang-rt-14-dev
+       clang libclang-rt-14-dev fiu-utils libfiu-dev
 
 .PHONY: all tests check demo deps install clean fuzz fuzz-build fuzzers fuzz-seeds
 
 all: $(B)/syncd $(B)/syncctl
 
-tests: all $(UNIT_TESTS) $(TEST_TOOLS)
+tests: all $(UNIT_TESTS) $(TEST_TOOLS) $(B)/tests/syncd-fiu
 
 $(B)/syncd: $(call obj,server/main.c) $(SERVER_OBJ) $(COMMON_OBJ)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -68,6 +68,18 @@ $(B)/tests/client_%: $(call obj,tests/unit/client_%.c) $(CLIENT_OBJ) $(COMMON_OB
 $(B)/tests/%: $(call obj,tests/tools/%.c) $(COMMON_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# syncd for tests/integration/t_88_fiu.sh: libfiu's fault points compiled
+# in (FIU_ENABLE; staging.c has the only one) and its remote control
+# started by tests/fiu/fiu_control.c, so fiu-ctrl can fail syncfs() on demand.
+FIU_SERVER_OBJ = $(filter-out $(B)/obj/server/staging.o,$(SERVER_OBJ)) \
+                 $(B)/obj/fiu/server/staging.o $(B)/obj/fiu/tests/fiu/fiu_control.o
+$(B)/tests/syncd-fiu: $(call obj,server/main.c) $(FIU_SERVER_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lfiu
+$(B)/obj/fiu/%.o: %.c $(B)/gen/sync.h
+	@mkdir -p $(@D)
+	$(CC) -DFIU_ENABLE $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 # Fuzz harnesses: the decoders alone, or syncd's code with a shared stage.
 $(B)/fuzz/fuzz_xdr: $(call obj,fuzz/fuzz_xdr.c) $(GEN_OBJ)

@@ -74,6 +74,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fiu-local.h>
+
 #include "confine.h"
 #include "delta.h"
 #include "log.h"
@@ -287,6 +289,20 @@ sdev_ensure(struct staging *st, const struct sdir *d)
 }
 
 /*
+ * syncfs(fd): 0, or -1 with errno.  The libfiu fault point "staging/syncfs"
+ * makes it fail with EIO instead: libfiu's POSIX preload does not wrap
+ * syncfs(), and fault matrix row 9 (tests/integration/t_88_fiu.sh) needs a
+ * writeback error on demand.  The point compiles to nothing unless
+ * FIU_ENABLE is defined, which only the test build BUILD/tests/syncd-fiu does.
+ */
+static int
+fs_sync(int fd)
+{
+	fiu_return_on("staging/syncfs", (errno = EIO, -1));
+	return syncfs(fd);
+}
+
+/*
  * syncfs() on every filesystem of the list devs.  Returns 0 or an errno.
  * Reads only the list, so a flusher may run it on a snapshot of the head.
  */
@@ -296,7 +312,7 @@ sync_all(const struct sdev *devs)
 	int err = 0;
 
 	for (const struct sdev *v = devs; v != NULL; v = v->next) {
-		if (syncfs(v->fd) != 0) {
+		if (fs_sync(v->fd) != 0) {
 			err = errno;
 			log_err("syncfs: %s", strerror(err));
 		}
