@@ -6,15 +6,18 @@
 # for its length and hash and sends only the rest.  Also: a partial that no
 # longer matches is not used, one being written by another client is left
 # alone, and abandoned partials expire (at run time and at startup).
-# To stop a push mid-file at a known point without sleeping, it is slowed
-# down with zstd level 19 (a few MB/s of random data) and killed once the
-# partial holds a few MiB.
+# To stop a push mid-file at a known point, it goes through a relay that
+# stalls after 12 MiB (tests/tools/faultrelay); the client or syncd is
+# then killed, and the relay stopped.
 # shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=../lib/relay.sh
+. "$(dirname "$0")/../lib/relay.sh"
 
 E="$T/export"
 S="$T/src"
 SIZE=$((80 * 1024 * 1024))
+WHOLE=
 mkdir -p "$E" "$S"
 head -c "$SIZE" /dev/urandom >"$S/big.bin"
 echo small >"$S/small.txt"
@@ -24,47 +27,57 @@ partial() { find "$E" -name '.syncd-tmp.part.*' 2>/dev/null; }
 temps() { find "$E" -name '.syncd-tmp.*' 2>/dev/null | wc -l; }
 partial_size() { local p; p=$(partial); [ -n "$p" ] && stat -c %s "$p" || echo 0; }
 has_partial_of() { [ "$(partial_size)" -ge "$1" ]; }
+no_partial() { [ -z "$(partial)" ]; }
+# unlocked: true once no session holds the partial (the server has seen
+# the interrupted connection end).
+unlocked() { local p; p=$(partial); [ -n "$p" ] && flock -n "$p" true; }
 
-# slow_push_killed WHO: starts a slowed push of $S, waits (bounded) until
-# the server's partial holds 4 MiB, then SIGKILLs WHO (client or syncd).
-slow_push_killed() {
-	local who=$1 client
-	"$SYNCCTL" --streams 1 -z --compress-level 19 push 127.0.0.1/t "$S" >"$T/slow.out" 2>&1 &
+# stalled_push: starts a push of $S through a relay that stalls after
+# 12 MiB, and waits (bounded) until the server's partial holds 8 MiB.
+stalled_push() {
+	start_relay -s $((12 * 1024 * 1024)) || return 1
+	"$SYNCCTL" $WHOLE --retries 0 --streams 1 --port "$RELAY_PORT" push 127.0.0.1/t "$S" \
+	    >"$T/slow.out" 2>&1 &
 	client=$!
-	if wait_for 120 has_partial_of $((4 * 1024 * 1024)); then
-		ok "a partial of 4 MiB appeared during the slowed push ($who killed next)"
-	else
-		not_ok "a partial of 4 MiB appeared during the slowed push"
-		diag "$(cat "$T/slow.out")"
+	if ! wait_for 60 has_partial_of $((8 * 1024 * 1024)); then
+		not_ok "the partial holds 8 MiB when the relay stalls"
+		diag "$(cat "$T/slow.out" "$RELAY_LOG")"
+		return 1
 	fi
-	if [ "$who" = client ]; then
+}
+
+# interrupt WHO: kills WHO (client or syncd) in the middle of the stalled
+# push, then stops the relay; with syncd killed, the client must fail
+# with a clear error.
+interrupt() {
+	local crc=0
+	if [ "$1" = client ]; then
 		kill -KILL "$client"
-		wait "$client" 2>/dev/null
 	else
 		kill -KILL "$SYNCD_PID"
 		wait "$SYNCD_PID" 2>/dev/null
 		SYNCD_PID=
-		local crc=0
-		wait "$client" 2>/dev/null || crc=$?
+	fi
+	stop_relay
+	wait "$client" 2>/dev/null || crc=$?
+	if [ "$1" = syncd ]; then
 		isnt "$crc" 0 "the client fails when syncd dies"
-		like "$(cat "$T/slow.out")" "connection|server|RPC" "its error says the connection or server failed"
+		like "$(cat "$T/slow.out")" "connection|server|RPC" "its error says the connection failed"
 	fi
 }
-
-# unlocked: true once no session holds the partial (the server has seen
-# the killed client's connection end).
-unlocked() { local p; p=$(partial); [ -n "$p" ] && flock -n "$p" true; }
 
 # resumed_push WHAT EXTRA: pushes $S again and checks the tree and the
 # counters: some bytes resumed, and resumed + sent = the big file + EXTRA
 # (the other files sent), so nothing was sent twice.
 resumed_push() {
-	run "$SYNCCTL" --stats --streams 1 push 127.0.0.1/t "$S"
+	local resumed sent
+	run "$SYNCCTL" $WHOLE --stats --streams 1 push 127.0.0.1/t "$S"
 	is "$RC" 0 "$1: the push after the interruption succeeds"
 	resumed=$(stat_of "bytes resumed")
 	sent=$(stat_of "bytes sent")
 	diag "$1: resumed $resumed, sent $sent"
-	if [ "${resumed:-0}" -ge $((4 * 1024 * 1024)) ] && [ $((resumed + sent)) -eq $((SIZE + $2)) ]; then
+	if [ "${resumed:-0}" -ge $((8 * 1024 * 1024)) ] &&
+	    [ $((resumed + sent)) -eq $((SIZE + $2)) ]; then
 		ok "$1: the kept bytes were not sent again"
 	else
 		not_ok "$1: the kept bytes were not sent again (resumed $resumed + sent $sent != $SIZE + $2)"
@@ -77,10 +90,9 @@ resumed_push() {
 start_syncd -c "$T/syncd.conf" || exit 1
 
 # 1. The client dies mid-file.
-slow_push_killed client
-wait_for 10 unlocked
-[ -n "$(partial)" ] && ok "the partial is kept when the client dies" ||
-	not_ok "the partial is kept when the client dies"
+stalled_push
+interrupt client
+check "the partial is kept when the client dies" wait_for 10 unlocked
 [ ! -e "$E/t/big.bin" ] && ok "no big.bin is visible before it is complete" ||
 	not_ok "no big.bin is visible before it is complete"
 run "$RAWCALL" default list t
@@ -89,8 +101,12 @@ unlike "$OUT" "syncd-tmp" "LIST does not show the partial"
 resumed_push "client killed" 6
 
 # 2. The server dies mid-file (a new version of the file: a new key).
+# From here on the server has an old big.bin, and a changed file that the
+# server has goes as a delta, which is not resumable: -W sends it whole.
+WHOLE=-W
 head -c "$SIZE" /dev/urandom >"$S/big.bin"
-slow_push_killed syncd
+stalled_push
+interrupt syncd
 start_syncd -c "$T/syncd.conf" || exit 1
 [ -n "$(partial)" ] && ok "the restarted syncd kept the young partial" ||
 	not_ok "the restarted syncd kept the young partial"
@@ -98,10 +114,11 @@ resumed_push "syncd killed" 0
 
 # 3. A partial that does not match what the client has is not used.
 head -c "$SIZE" /dev/urandom >"$S/big.bin"
-slow_push_killed client
+stalled_push
+interrupt client
 wait_for 10 unlocked
 printf 'XXXXXXXX' | dd of="$(partial)" bs=1 seek=100 conv=notrunc status=none
-run "$SYNCCTL" --stats --streams 1 push 127.0.0.1/t "$S"
+run "$SYNCCTL" -W --stats --streams 1 push 127.0.0.1/t "$S"
 is "$RC" 0 "a damaged partial: the push succeeds"
 like "$OUT" "partial copy differs; sending it all" "it says the partial was not used"
 is "$(stat_of "bytes resumed")" 0 "nothing was resumed from it"
@@ -110,59 +127,52 @@ is "$(temps)" 0 "a damaged partial: nothing left"
 
 # 4. A partial being written by one client is not taken by another.
 head -c "$SIZE" /dev/urandom >"$S/big.bin"
-"$SYNCCTL" --streams 1 -z --compress-level 19 push 127.0.0.1/t "$S" >"$T/slow.out" 2>&1 &
-slow=$!
-wait_for 120 has_partial_of $((1024 * 1024))
-run "$SYNCCTL" --stats --streams 1 push 127.0.0.1/t "$S"
-is "$RC" 0 "a second client pushes the same file while the first writes its partial"
+stalled_push
+run "$SYNCCTL" -W --stats --streams 1 push 127.0.0.1/t "$S"
+is "$RC" 0 "a second client pushes the same file while the first holds its partial"
 is "$(stat_of "bytes resumed")" 0 "it did not take the partial in use"
-assert_trees_equal "$S" "$E/t" "the second client's tree"
-gone "$slow" && not_ok "the first client was still running" || ok "the first client was still running"
-kill -KILL "$slow"
-wait "$slow" 2>/dev/null
+check "the second client's big.bin is exact (the first one's partial stays hidden)" \
+    cmp -s "$S/big.bin" "$E/t/big.bin"
+interrupt client
+wait_for 10 unlocked
+stop_syncd
 
 # 5. Expiry: at run time ...
-stop_syncd
 printf 'partial expiry = 2\n[default]\npath = %s\n' "$E" >"$T/expiry.conf"
 start_syncd -c "$T/expiry.conf" || exit 1
 head -c "$SIZE" /dev/urandom >"$S/big.bin"
-slow_push_killed client
-if wait_for 20 sh -c "[ -z \"\$(find '$E' -name '.syncd-tmp.part.*')\" ]"; then
-	ok "an abandoned partial expires (partial expiry = 2)"
-else
-	not_ok "an abandoned partial expires (partial expiry = 2)"
-fi
+stalled_push
+interrupt client
+check "an abandoned partial expires (partial expiry = 2)" wait_for 20 no_partial
 like "$(cat "$SYNCD_LOG")" "partial t/\.syncd-tmp\.part\.[0-9a-f]{32} expired" "the expiry is logged"
+stop_syncd
 
 # ... and at startup: an old partial is removed, a young one kept.
-stop_syncd
 mkdir -p "$E/t/d"
-head -c 1000 /dev/urandom >"$E/t/d/.syncd-tmp.part.0123456789abcdef0123456789abcdef"
-head -c 1000 /dev/urandom >"$E/t/.syncd-tmp.part.fedcba9876543210fedcba9876543210"
-touch -d '3 hours ago' "$E/t/d/.syncd-tmp.part.0123456789abcdef0123456789abcdef"
+old="$E/t/d/.syncd-tmp.part.0123456789abcdef0123456789abcdef"
+young="$E/t/.syncd-tmp.part.fedcba9876543210fedcba9876543210"
+head -c 1000 /dev/urandom >"$old"
+head -c 1000 /dev/urandom >"$young"
+touch -d '3 hours ago' "$old"
 printf 'partial expiry = 3600\n[default]\npath = %s\n' "$E" >"$T/hour.conf"
 start_syncd -c "$T/hour.conf" || exit 1
-[ ! -e "$E/t/d/.syncd-tmp.part.0123456789abcdef0123456789abcdef" ] &&
-	ok "the startup sweep removes a partial older than the expiry" ||
+[ ! -e "$old" ] && ok "the startup sweep removes a partial older than the expiry" ||
 	not_ok "the startup sweep removes a partial older than the expiry"
-[ -e "$E/t/.syncd-tmp.part.fedcba9876543210fedcba9876543210" ] &&
-	ok "the startup sweep keeps a young partial" ||
+[ -e "$young" ] && ok "the startup sweep keeps a young partial" ||
 	not_ok "the startup sweep keeps a young partial"
 stop_syncd
+rm -rf "$E/t/d" "$young"
 
 # 6. partial expiry = 0: nothing is kept when the client dies.
 printf 'partial expiry = 0\n[default]\npath = %s\n' "$E" >"$T/zero.conf"
-rm -f "$E"/t/.syncd-tmp.*
 start_syncd -c "$T/zero.conf" || exit 1
 head -c "$SIZE" /dev/urandom >"$S/big.bin"
-slow_push_killed client
-if wait_for 10 sh -c "[ -z \"\$(find '$E' -name '.syncd-tmp.*')\" ]"; then
-	ok "partial expiry = 0: the temp goes with the client"
-else
-	not_ok "partial expiry = 0: the temp goes with the client"
-fi
+stalled_push
+interrupt client
+check "partial expiry = 0: the temp goes with the client" wait_for 10 no_partial
 run "$SYNCCTL" --stats push 127.0.0.1/t "$S"
 is "$RC" 0 "partial expiry = 0: the next push succeeds"
 assert_trees_equal "$S" "$E/t" "partial expiry = 0: the tree"
+is "$(temps)" 0 "partial expiry = 0: nothing left"
 stop_syncd
 done_testing
