@@ -42,7 +42,7 @@ struct section {
 	int have_max;
 	int have_uid, have_gid;
 	struct config *cfg;     /* for the global keys (before any section) */
-	int have_global_max, have_idle;
+	int have_global_max, have_idle, have_drain;
 };
 
 /*
@@ -288,11 +288,19 @@ global_key(struct section *sec, const char *key, const char *v, size_t vlen,
 			return config_error(err, errlen, origin, line,
 			    "'idle timeout' must be 1 to 86400 seconds, not '%s'", q);
 		sec->have_idle = 1;
+	} else if (strcmp(key, "drain timeout") == 0) {
+		if (sec->have_drain)
+			return config_error(err, errlen, origin, line,
+			    "duplicate key 'drain timeout'");
+		if (parse_uint(v, vlen, 1, 3600, &sec->cfg->drain_s) != 0)
+			return config_error(err, errlen, origin, line,
+			    "'drain timeout' must be 1 to 3600 seconds, not '%s'", q);
+		sec->have_drain = 1;
 	} else {
 		quote(q, key, strlen(key));
 		return config_error(err, errlen, origin, line,
-		    "key '%s' outside a section (only 'max connections' and "
-		    "'idle timeout' apply to the whole daemon)", q);
+		    "key '%s' outside a section (only 'max connections', "
+		    "'idle timeout' and 'drain timeout' apply to the whole daemon)", q);
 	}
 	return 0;
 }

@@ -4,6 +4,7 @@
  *   # comment
  *   max connections = 64          (before any section: the whole daemon)
  *   idle timeout = 900            (seconds a connection may sit idle)
+ *   drain timeout = 10            (seconds SIGTERM lets sessions finish)
  *   [name]
  *   path = /srv/mirror
  *   read only = yes|no
@@ -30,6 +31,7 @@ struct config {
 	size_t         nexports;
 	unsigned int   max_conn;    /* global "max connections"; 0: not set */
 	unsigned int   idle_s;      /* "idle timeout" in seconds; 0: not set */
+	unsigned int   drain_s;     /* "drain timeout" in seconds; 0: not set */
 };
 
 /*

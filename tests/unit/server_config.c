@@ -20,7 +20,7 @@
 static void
 expect_error(const char *what, const char *text, const char *want)
 {
-	struct config cfg = { (struct export *)1, 99, 7, 7 };
+	struct config cfg = { (struct export *)1, 99, 7, 7, 7 };
 	char err[512] = "";
 	int rc = config_parse(text, "t.conf", &cfg, err, sizeof err);
 
@@ -241,8 +241,14 @@ test_access_keys(void)
 	}
 	config_free(&cfg);
 	CHECK(config_parse("[a]\npath=/a\n", "t.conf", &cfg, err, sizeof err) == 0 &&
-	    cfg.max_conn == 0 && cfg.idle_s == 0, "without global keys: unset (0)");
+	    cfg.max_conn == 0 && cfg.idle_s == 0 && cfg.drain_s == 0,
+	    "without global keys: unset (0)");
 	config_free(&cfg);
+	CHECK(config_parse("drain timeout = 3\n[a]\npath=/a\n", "t.conf", &cfg, err,
+	    sizeof err) == 0 && cfg.drain_s == 3, "drain timeout");
+	config_free(&cfg);
+	expect_error("drain timeout 0", "drain timeout = 0\n[a]\npath=/a\n",
+	    "t.conf:1: 'drain timeout' must be 1 to 3600 seconds, not '0'");
 
 	expect_error("global key unknown", "read only = yes\n[a]\npath=/a\n",
 	    "t.conf:1: key 'read only' outside a section");
