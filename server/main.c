@@ -832,7 +832,9 @@ server_cleanup(struct server *sv)
 int
 main(int argc, char **argv)
 {
-	struct server sv;
+	/* Static: a registration thread stuck on a hung rpcbind may still use
+	 * sv.reg while the process exits. */
+	static struct server sv;
 	int rc, registered = 0;
 
 	memset(&sv, 0, sizeof sv);
