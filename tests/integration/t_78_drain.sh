@@ -83,14 +83,17 @@ done
 
 # 2. Idle connections (one that never spoke, one session after HELLO) do not
 # hold the drain up.
-start_syncd -c "$T/syncd.conf" || exit 1
+start_syncd -v -c "$T/syncd.conf" || exit 1
 port=$(syncd_port)
+base_fds=$(find "/proc/$SYNCD_PID/fd" -mindepth 1 -maxdepth 1 | wc -l)
 hello_hex='8000003c 00000001 00000000 00000002 2053594e 00000001 00000001 00000000 00000000 00000000 00000000 00000001 00000007 64656661 756c7400 00000000'
 hello_bytes=$(for w in $hello_hex; do printf '\\x%s\\x%s\\x%s\\x%s' "${w:0:2}" "${w:2:2}" "${w:4:2}" "${w:6:2}"; done)
 exec 3<>"/dev/tcp/127.0.0.1/$port" 4<>"/dev/tcp/127.0.0.1/$port"
 # shellcheck disable=SC2059 # the format is the bytes
 printf "$hello_bytes" >&4
 is "$(timeout 5 head -c 80 <&4 | wc -c)" 80 "a session sent HELLO and waits"
+wait_for 5 bash -c "[ \$(find /proc/$SYNCD_PID/fd -mindepth 1 -maxdepth 1 | wc -l) -ge $((base_fds + 2)) ]" ||
+    not_ok "syncd accepted both connections"
 term_and_time
 is "$SYNCD_RC" 0 "idle connections: syncd exits 0"
 check "idle connections: exit at once ($EXIT_MS ms)" [ "$EXIT_MS" -lt 1500 ]
