@@ -648,13 +648,16 @@ conn_evict_idle(void)
 unsigned int
 conn_drain(void)
 {
+	unsigned int live;
+
 	pthread_mutex_lock(&reg_lock);
 	conn_draining = 1;
+	live = atomic_load(&conn_live);     /* before any of them can end */
 	for (struct conn *c = reg_head; c != NULL; c = c->next)
 		if (c->idle && !c->evicted && c->s.batch_index == 0)
 			reg_close(c);
 	pthread_mutex_unlock(&reg_lock);
-	return atomic_load(&conn_live);
+	return live;
 }
 
 unsigned int

@@ -775,10 +775,11 @@ serve(struct server *sv)
 }
 
 /*
- * SIGTERM, once rpcbind has forgotten us: stops accepting, lets the sessions finish their
- * current batch for up to the drain timeout while watching for a second
- * signal (which cuts at once), cuts what remains, waits up to CUT_WAIT_MS
- * for the threads to end, and logs how many sessions were drained and cut.
+ * SIGTERM, once rpcbind has forgotten us: stops accepting, lets the
+ * sessions finish their current batch for up to the drain timeout while
+ * watching for a second signal (which cuts at once), cuts what remains,
+ * waits up to CUT_WAIT_MS for the threads to end, and logs how many
+ * sessions were drained and cut.
  */
 static void
 drain(struct server *sv)
@@ -825,7 +826,7 @@ server_cleanup(struct server *sv)
 		close(sv->lfd);
 	if (sv->sfd >= 0)
 		close(sv->sfd);
-	if (conn_count() == 0)
+	if (conn_threads() == 0)
 		config_free(&sv->cfg);
 }
 

@@ -12,7 +12,6 @@
  * timeout) never delays accepting connections or a signal.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,24 +277,20 @@ watch(void *arg)
 
 	pthread_mutex_lock(&reg->lock);
 	for (;;) {
-		int refresh;
+		int refresh, ours = 1;
+		long long left = 0;
 
 		while (!reg->stop && !reg->refresh &&
-		    (reg->period_s == 0 || monotime_ms() < next)) {
+		    (reg->period_s == 0 || (left = next - monotime_ms()) > 0)) {
 			struct timespec ts;
 
 			if (reg->period_s == 0) {
 				pthread_cond_wait(&reg->wake, &reg->lock);
 				continue;
 			}
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			long long left = next - monotime_ms();
-			ts.tv_sec += left / 1000;
-			ts.tv_nsec += (left % 1000) * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
+			clock_gettime(CLOCK_MONOTONIC, &ts);    /* wake's clock */
+			ts.tv_sec += left / 1000 + (ts.tv_nsec + left % 1000 * 1000000) / 1000000000;
+			ts.tv_nsec = (ts.tv_nsec + left % 1000 * 1000000) % 1000000000;
 			pthread_cond_timedwait(&reg->wake, &reg->lock, &ts);
 		}
 		if (reg->stop)
@@ -303,9 +298,6 @@ watch(void *arg)
 		refresh = reg->refresh;
 		reg->refresh = 0;
 		pthread_mutex_unlock(&reg->lock);
-
-		int ours = 1;
-
 		for (size_t i = 0; i < reg->n; i++)
 			ours &= check_netid(reg, i, !refresh) == REG_OURS;
 		if (refresh)
