@@ -31,7 +31,7 @@ whole() {
 	local bad
 	bad=$( (cd "$E/t/d" && md5sum f* | sort) | comm -23 - "$T/old.sums" |
 	    comm -23 - "$T/new.sums" | wc -l)
-	is "$bad/$(ls "$E/t/d" | grep -c '^f')" 0/120 "$1: every file is old or new, whole, none lost"
+	is "$bad/$(find "$E/t/d" -name 'f*' | wc -l)" 0/120 "$1: every file is old or new, whole, none lost"
 }
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 # term_and_time: SIGTERM to syncd; sets EXIT_MS (until it is gone), SYNCD_RC

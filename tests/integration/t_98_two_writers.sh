@@ -10,9 +10,9 @@
 
 E="$T/export"
 ROUNDS=20
-FILES="f1 f2 f3"
+FILES=(f1 f2 f3)
 mkdir -p "$E" "$T/old" "$T/A" "$T/B"
-for f in $FILES; do
+for f in "${FILES[@]}"; do
 	for v in old A B; do
 		head -c $((3 * 1024 * 1024)) /dev/urandom >"$T/$v/$f"
 	done
@@ -20,7 +20,7 @@ done
 # sums: "FILE HASH" lines of every acceptable version; reader output is
 # checked against them.
 for v in old A B; do
-	(cd "$T/$v" && md5sum $FILES) | awk -v v="$v" '{ print $2, $1, v }'
+	(cd "$T/$v" && md5sum "${FILES[@]}") | awk -v v="$v" '{ print $2, $1, v }'
 done | sort >"$T/sums"
 
 start_syncd --root "$E" || exit 1
@@ -33,7 +33,7 @@ reader() {
 	local i f
 	for ((i = 0; i < 100000; i++)); do
 		[ -e "$T/stop" ] && return 0
-		for f in $FILES; do
+		for f in "${FILES[@]}"; do
 			md5sum "$E/dst/$f" | awk -v f="$f" '{ print f, $1 }'
 		done
 	done
@@ -47,11 +47,11 @@ for r in $(seq "$ROUNDS"); do
 	ta=$((1500000000 + r * 10)) tb=$((1500000000 + r * 10 + 5))
 	touch -d "@$ta" "$T/A"/*
 	touch -d "@$tb" "$T/B"/*
-	opt=
-	[ $((r % 2)) -eq 0 ] && opt=-W
-	"$SYNCCTL" $opt push 127.0.0.1/dst "$T/A" >"$T/a.$r" 2>&1 &
+	opt=()
+	[ $((r % 2)) -eq 0 ] && opt=(-W)
+	"$SYNCCTL" "${opt[@]}" push 127.0.0.1/dst "$T/A" >"$T/a.$r" 2>&1 &
 	pa=$!
-	"$SYNCCTL" $opt push 127.0.0.1/dst "$T/B" >"$T/b.$r" 2>&1 &
+	"$SYNCCTL" "${opt[@]}" push 127.0.0.1/dst "$T/B" >"$T/b.$r" 2>&1 &
 	pb=$!
 	ra=0 rb=0
 	wait "$pa" || ra=$?
@@ -61,7 +61,7 @@ for r in $(seq "$ROUNDS"); do
 		diag "round $r: A exited $ra, B exited $rb:" "$(cat "$T/a.$r" "$T/b.$r")"
 	fi
 	winners=
-	for f in $FILES; do
+	for f in "${FILES[@]}"; do
 		sum=$(md5sum "$E/dst/$f" | cut -d' ' -f1)
 		mt=$(stat -c %Y "$E/dst/$f")
 		who=$(awk -v f="$f" -v s="$sum" '$1 == f && $2 == s { print $3 }' "$T/sums")
@@ -71,7 +71,7 @@ for r in $(seq "$ROUNDS"); do
 			diag "round $r: $f has the content of '${who:-nobody}' and mtime $mt (A: $ta, B: $tb)"
 		fi
 	done
-	diag "round $r${opt:+ ($opt)}:$winners"
+	diag "round $r${opt[0]:+ (${opt[0]})}:$winners"
 done
 touch "$T/stop"
 wait "$READER"
