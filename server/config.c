@@ -42,7 +42,7 @@ struct section {
 	int have_max;
 	int have_uid, have_gid;
 	struct config *cfg;     /* for the global keys (before any section) */
-	int have_global_max, have_idle, have_partial;
+	int have_global_max, have_idle, have_partial, have_drain;
 };
 
 /*
@@ -297,11 +297,19 @@ global_key(struct section *sec, const char *key, const char *v, size_t vlen,
 			    "'partial expiry' must be 0 to %d seconds, not '%s'",
 			    CONFIG_PARTIAL_MAX, q);
 		sec->have_partial = 1;
+	} else if (strcmp(key, "drain timeout") == 0) {
+		if (sec->have_drain)
+			return config_error(err, errlen, origin, line,
+			    "duplicate key 'drain timeout'");
+		if (parse_uint(v, vlen, 1, 3600, &sec->cfg->drain_s) != 0)
+			return config_error(err, errlen, origin, line,
+			    "'drain timeout' must be 1 to 3600 seconds, not '%s'", q);
+		sec->have_drain = 1;
 	} else {
 		quote(q, key, strlen(key));
 		return config_error(err, errlen, origin, line,
 		    "key '%s' outside a section (only 'max connections', "
-		    "'idle timeout' and 'partial expiry' apply to the whole daemon)", q);
+		    "'idle timeout', 'drain timeout' and 'partial expiry' apply to the whole daemon)", q);
 	}
 	return 0;
 }

@@ -6,6 +6,7 @@
  *   idle timeout = 900            (seconds a connection may sit idle)
  *   partial expiry = 86400        (seconds an interrupted large file's
  *                                  partial is kept for a resume; 0: never)
+ *   drain timeout = 10            (seconds SIGTERM lets sessions finish)
  *   [name]
  *   path = /srv/mirror
  *   read only = yes|no
@@ -33,6 +34,7 @@ struct config {
 	unsigned int   max_conn;    /* global "max connections"; 0: not set */
 	unsigned int   idle_s;      /* "idle timeout" in seconds; 0: not set */
 	unsigned int   partial_s;   /* "partial expiry" in seconds; 0: keep none */
+	unsigned int   drain_s;     /* "drain timeout" in seconds; 0: not set */
 };
 
 #define CONFIG_PARTIAL_DEFAULT 86400        /* a day */

@@ -77,6 +77,7 @@ struct conn {
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conn *reg_head;
 static atomic_uint conn_evicting;       /* evicted, thread not yet gone */
+static int conn_draining;               /* under reg_lock; see conn_drain */
 
 /*
  * Notes whether c's thread is receiving a call (from the moment it starts
@@ -618,7 +619,8 @@ reg_remove(struct conn *c)
 
 /*
  * Marks c idle (waiting for a request) or busy.  Returns 0 if c was evicted
- * meanwhile and must end without serving anything, else 1.
+ * meanwhile, or is about to wait for a request while syncd drains and its
+ * batch is complete: it must end without serving anything.  Else 1.
  */
 static int
 reg_set_idle(struct conn *c, int idle)
@@ -626,7 +628,7 @@ reg_set_idle(struct conn *c, int idle)
 	int alive;
 
 	pthread_mutex_lock(&reg_lock);
-	alive = !c->evicted;
+	alive = !c->evicted && !(idle && conn_draining && c->s.batch_index == 0);
 	if (alive) {
 		c->idle = idle;
 		if (idle)
@@ -634,6 +636,18 @@ reg_set_idle(struct conn *c, int idle)
 	}
 	pthread_mutex_unlock(&reg_lock);
 	return alive;
+}
+
+/*
+ * Shuts c's socket down so that its thread ends (its poll wakes, or its
+ * next reply fails) and stops counting c in conn_count().  Under reg_lock.
+ */
+static void
+reg_close(struct conn *c)
+{
+	c->evicted = 1;
+	atomic_fetch_add(&conn_evicting, 1);
+	shutdown(c->xprt->xp_fd, SHUT_RDWR);
 }
 
 int
@@ -656,9 +670,7 @@ conn_evict_idle(void)
 			best = c;       /* <=: on a tie, the older connection (nearer the tail) */
 	}
 	if (best != NULL) {
-		best->evicted = 1;
-		atomic_fetch_add(&conn_evicting, 1);
-		shutdown(best->xprt->xp_fd, SHUT_RDWR);   /* wakes its poll */
+		reg_close(best);
 		log_debug("%s: idle for %lld ms, closed to make room", best->s.peer,
 		    now - best->idle_since);
 	}
@@ -679,15 +691,50 @@ conn_reap_stalled(void)
 
 		if (c->evicted || c->reading_since == 0 || now - c->reading_since < limit)
 			continue;
-		c->evicted = 1;
-		atomic_fetch_add(&conn_evicting, 1);
-		shutdown(c->xprt->xp_fd, SHUT_RDWR);   /* ends the blocked read */
+		reg_close(c);                           /* ends the blocked read */
 		log_debug("%s: call incomplete for %lld s, closing", c->s.peer,
 		    (now - c->reading_since) / 1000);
 		n++;
 	}
 	pthread_mutex_unlock(&reg_lock);
 	return n;
+}
+
+unsigned int
+conn_drain(void)
+{
+	unsigned int live;
+
+	pthread_mutex_lock(&reg_lock);
+	conn_draining = 1;
+	live = atomic_load(&conn_live);     /* before any of them can end */
+	for (struct conn *c = reg_head; c != NULL; c = c->next)
+		if (c->idle && !c->evicted && c->s.batch_index == 0)
+			reg_close(c);
+	pthread_mutex_unlock(&reg_lock);
+	return live;
+}
+
+unsigned int
+conn_cut(void)
+{
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&reg_lock);
+	for (struct conn *c = reg_head; c != NULL; c = c->next) {
+		if (!c->evicted) {
+			reg_close(c);
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&reg_lock);
+	return n;
+}
+
+unsigned int
+conn_threads(void)
+{
+	return atomic_load(&conn_live);
 }
 
 void *

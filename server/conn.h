@@ -5,8 +5,8 @@
  * then on the connection belongs to its own thread, which runs the RPC
  * receive loop and the dispatcher until the client goes away or stays idle
  * too long.  A slow or hostile client can therefore stall only its own
- * thread.  The number of live connections is the only state shared with
- * main.c.
+ * thread.  The number of live connections, eviction and the SIGTERM drain
+ * are all main.c sees of them.
  */
 #ifndef RPCSYNC_CONN_H
 #define RPCSYNC_CONN_H
@@ -52,6 +52,25 @@ int conn_evict_idle(void);
  * once a second.  Returns how many it closed.
  */
 int conn_reap_stalled(void);
+
+/*
+ * SIGTERM, after the listener closed: from now on a connection ends as soon
+ * as it waits for a request with no batch open (every batched call since
+ * the last BARRIER answered by a BARRIER); those idle that way now end at
+ * once.  The others finish their current batch.  Returns the number of
+ * connection threads alive when the drain began.
+ */
+unsigned int conn_drain(void);
+
+/*
+ * The drain's end: shuts down every connection not yet ending (a request
+ * in progress completes, its reply fails; open temps are dropped by
+ * session_end).  Returns how many it cut.
+ */
+unsigned int conn_cut(void);
+
+/* Returns the number of connection threads still running (evicted included). */
+unsigned int conn_threads(void);
 
 /*
  * Serves the connected, blocking TCP socket fd on a new detached thread

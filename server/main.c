@@ -9,9 +9,18 @@
  * signalfd in the same poll loop as the listener, so that unregistering from
  * rpcbind (an RPC call) never runs inside a signal handler.
  *
- * The loop also drives registration.c: every --rpcbind-check seconds it
- * checks that rpcbind still lists syncd (rpcbind forgets on restart), and
- * SIGHUP registers again at once.
+ * registration.c keeps syncd listed by rpcbind from a thread of its own
+ * (rpcbind forgets on restart; a hung one must not stall accepting); SIGHUP
+ * asks it to register again at once.
+ *
+ * SIGTERM (or SIGINT) drains: the listener closes and the registration goes
+ * at once, sessions finish their current batch for up to the drain timeout,
+ * the rest are cut (their temps dropped: a file is old or new, never
+ * partial), and syncd exits 0 saying how many it drained and cut.  A second
+ * signal cuts at once.
+ *
+ * The connection cap is clamped to what the open-file limit can hold, so a
+ * flood of idle connections meets the cap (and eviction) before EMFILE.
  *
  * Startup order matters: everything that can fail for a reason the admin
  * must fix (usage 64, config 78, OS 71, rpcbind 69) happens before the
@@ -57,6 +66,11 @@
 #define ACCEPT_BACKOFF_MS 100     /* listener ignored after EMFILE and kin */
 #define REAP_PERIOD_MS    1000    /* how often stalled calls are looked for */
 #define CONN_SEND_TIMEOUT_S 60    /* a reply that cannot be sent for this long kills the connection */
+#define DRAIN_DEFAULT_S   10      /* sessions get this long to finish after SIGTERM */
+#define CUT_WAIT_MS       5000    /* then cut sessions get this long to end */
+#define DRAIN_POLL_MS     50      /* how often the drain looks at the threads */
+#define FD_RESERVE        16      /* descriptors not for connections (+1 per export) */
+#define FD_PER_CONN       8       /* socket, temps, their directories, spare */
 #define RUN               (-1)    /* parse_options: go on and serve */
 
 /* Command-line settings. */
@@ -69,6 +83,8 @@ struct options {
 	struct sockaddr_storage bind;   /* --bind; ss_family 0: the IPv6/IPv4 wildcard */
 	unsigned long max_conn;
 	unsigned long check_secs;       /* 0: no periodic rpcbind check */
+	unsigned long drain_secs;       /* --drain-timeout, if drain_given */
+	int drain_given;
 };
 
 /* Everything the main thread owns. */
@@ -93,6 +109,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: syncd [-fv] (--root DIR | -c FILE) [--port N] [--bind ADDR]\n"
 	    "             [--max-connections N] [--rpcbind-check SEC]\n"
+	    "             [--drain-timeout SEC]\n"
 	    "  -f, --foreground        stay in the foreground, log to stderr\n"
 	    "      --root DIR          export DIR read-write as \"default\"\n"
 	    "  -c, --config FILE       read the exports from FILE\n"
@@ -102,7 +119,10 @@ usage(FILE *f)
 	    "      --max-connections N clients served at once (default: the\n"
 	    "                          config's 'max connections', else 64)\n"
 	    "      --rpcbind-check SEC re-check the rpcbind registration every SEC\n"
-	    "                          seconds (default 10, 0 disables)\n"
+	    "                          seconds (default 2, 0 disables)\n"
+	    "      --drain-timeout SEC on SIGTERM, let sessions finish their batch\n"
+	    "                          for up to SEC seconds (default: the config's\n"
+	    "                          'drain timeout', else 10)\n"
 	    "  -v, --verbose           log debug messages\n"
 	    "  -h, --help              show this help\n"
 	    "  -V, --version           show the version\n");
@@ -157,7 +177,7 @@ parse_number(const char *opt, const char *s, unsigned long min,
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum { O_ROOT = 256, O_PORT, O_BIND, O_MAXCONN, O_CHECK };
+	enum { O_ROOT = 256, O_PORT, O_BIND, O_MAXCONN, O_CHECK, O_DRAIN };
 	static const struct option longopts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "root", required_argument, NULL, O_ROOT },
@@ -166,6 +186,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "bind", required_argument, NULL, O_BIND },
 		{ "max-connections", required_argument, NULL, O_MAXCONN },
 		{ "rpcbind-check", required_argument, NULL, O_CHECK },
+		{ "drain-timeout", required_argument, NULL, O_DRAIN },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -175,7 +196,7 @@ parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof *o);
 	o->max_conn = 0;                /* not given: the config's, else 64 */
-	o->check_secs = 10;
+	o->check_secs = 2;
 	while ((ch = getopt_long(argc, argv, "fc:vhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -206,6 +227,12 @@ parse_options(int argc, char **argv, struct options *o)
 			if (parse_number("--rpcbind-check", optarg, 0, 86400,
 			    &o->check_secs) != 0)
 				goto usage;
+			break;
+		case O_DRAIN:
+			if (parse_number("--drain-timeout", optarg, 0, 3600,
+			    &o->drain_secs) != 0)
+				goto usage;
+			o->drain_given = 1;
 			break;
 		case 'v':
 			o->verbose = 1;
@@ -402,6 +429,33 @@ raise_nofile(void)
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 		log_warn("setrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+}
+
+/*
+ * Lowers the connection cap to what the open-file limit can hold: each
+ * connection needs its socket and, while it writes, temps and their
+ * directories (FD_PER_CONN), and the daemon keeps FD_RESERVE plus an export
+ * root each.  Over the cap a new client evicts an idle one, so with the cap
+ * below the limit a flood of idle connections never runs syncd out of
+ * descriptors (where accept could only fail).  Logs a clamp.
+ */
+static void
+clamp_max_conn(struct server *sv)
+{
+	struct rlimit rl;
+	unsigned long fit, reserve = FD_RESERVE + sv->cfg.nexports;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	fit = rl.rlim_cur > reserve + FD_PER_CONN ?
+	    (unsigned long)((rl.rlim_cur - reserve) / FD_PER_CONN) : 1;
+	if (sv->opt.max_conn <= fit)
+		return;
+	log_warn("max connections %lu lowered to %lu: the open-file limit (%llu) "
+	    "holds %d descriptors for each beside %lu for the daemon",
+	    sv->opt.max_conn, fit, (unsigned long long)rl.rlim_cur, FD_PER_CONN,
+	    reserve);
+	sv->opt.max_conn = fit;
 }
 
 /*
@@ -694,15 +748,12 @@ handle_signals(struct server *sv)
 }
 
 /*
- * The main loop: waits for connections, signals and the next rpcbind
- * check.  Returns EX_OK when asked to stop, EX_OSERR if poll fails.
+ * The main loop: waits for connections and signals.  Returns EX_OK when
+ * asked to stop, EX_OSERR if poll fails.
  */
 static int
 serve(struct server *sv)
 {
-	long long period = (long long)sv->opt.check_secs * 1000;
-	long long next_check = monotime_ms() + period;
-
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = sv->sfd, .events = POLLIN },
@@ -711,9 +762,7 @@ serve(struct server *sv)
 		long long now = monotime_ms(), wait = -1;
 		int paused = now < sv->listen_resume_ms, n;
 
-		if (period > 0)
-			wait = next_check > now ? next_check - now : 0;
-		if (paused && (wait < 0 || sv->listen_resume_ms - now < wait))
+		if (paused)
 			wait = sv->listen_resume_ms - now;
 		if (wait < 0 || wait > REAP_PERIOD_MS)
 			wait = REAP_PERIOD_MS;  /* conn_reap_stalled's granularity */
@@ -727,11 +776,48 @@ serve(struct server *sv)
 		if (n > 0 && !paused && (pfd[1].revents & POLLIN))
 			accept_ready(sv);
 		conn_reap_stalled();
-		if (period > 0 && monotime_ms() >= next_check) {
-			registration_check(&sv->reg);
-			next_check = monotime_ms() + period;
+	}
+}
+
+/*
+ * SIGTERM, once rpcbind has forgotten us: stops accepting, lets the
+ * sessions finish their current batch for up to the drain timeout while
+ * watching for a second signal (which cuts at once), cuts what remains,
+ * waits up to CUT_WAIT_MS for the threads to end, and logs how many
+ * sessions were drained and cut.
+ */
+static void
+drain(struct server *sv)
+{
+	long long deadline = monotime_ms() + (long long)sv->opt.drain_secs * 1000;
+	unsigned int live, cut = 0;
+	int cutting = 0;
+
+	close(sv->lfd);
+	sv->lfd = -1;
+	live = conn_drain();
+	if (live > 0)
+		log_info("draining %u session%s for up to %lu s", live,
+		    live == 1 ? "" : "s", sv->opt.drain_secs);
+	while (conn_threads() > 0) {
+		struct pollfd pfd = { .fd = sv->sfd, .events = POLLIN };
+		int again = poll(&pfd, 1, DRAIN_POLL_MS) > 0 && handle_signals(sv);
+		long long now = monotime_ms();
+
+		if (!cutting && (again || now >= deadline)) {
+			if (again)
+				log_info("second signal: cutting the sessions now");
+			cut = conn_cut();
+			cutting = 1;
+			deadline = now + CUT_WAIT_MS;
+		} else if (cutting && now >= deadline) {
+			log_warn("%u session%s still ending; exiting anyway",
+			    conn_threads(), conn_threads() == 1 ? "" : "s");
+			break;
 		}
 	}
+	log_info("stopped: %u session%s drained, %u cut", live - cut,
+	    live - cut == 1 ? "" : "s", cut);
 }
 
 /*
@@ -745,14 +831,16 @@ server_cleanup(struct server *sv)
 		close(sv->lfd);
 	if (sv->sfd >= 0)
 		close(sv->sfd);
-	if (conn_count() == 0)
+	if (conn_threads() == 0)
 		config_free(&sv->cfg);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct server sv;
+	/* Static: a registration thread stuck on a hung rpcbind may still use
+	 * sv.reg while the process exits. */
+	static struct server sv;
 	int rc, registered = 0;
 
 	memset(&sv, 0, sizeof sv);
@@ -769,10 +857,13 @@ main(int argc, char **argv)
 		goto out;
 	if (sv.opt.max_conn == 0)
 		sv.opt.max_conn = sv.cfg.max_conn != 0 ? sv.cfg.max_conn : 64;
+	if (!sv.opt.drain_given)
+		sv.opt.drain_secs = sv.cfg.drain_s != 0 ? sv.cfg.drain_s : DRAIN_DEFAULT_S;
 	if ((rc = open_exports(&sv.cfg)) != 0)
 		goto out;
 	raise_nofile();                 /* before the sweep: deep trees hold an fd per level */
 	partials_init(sv.cfg.partial_s);
+	clamp_max_conn(&sv);
 	sweep_exports(&sv.cfg);
 	if ((rc = setup_signals(&sv)) != 0)
 		goto out;
@@ -784,16 +875,18 @@ main(int argc, char **argv)
 	registered = 1;
 	if ((rc = detach(&sv.opt)) != 0)
 		goto out;
-	if (partials_start() != 0) {
+	if (registration_watch(&sv.reg, sv.opt.check_secs) != 0 || partials_start() != 0) {
 		rc = EX_OSERR;
 		goto out;
 	}
 	log_listening(&sv);
 	rc = serve(&sv);
 out:
+	registration_stop(&sv.reg);     /* first: clients stop finding us at once */
+	if (registered && rc == EX_OK)
+		drain(&sv);
 	if (registered)
 		log_info("exiting");
-	registration_stop(&sv.reg);
 	server_cleanup(&sv);
 	return rc;
 }

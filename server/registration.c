@@ -4,20 +4,26 @@
  * Clients find syncd through rpcbind, and rpcbind forgets registrations when
  * it restarts (unless it was stopped cleanly and runs with -w).  So syncd
  * registers at startup (after dropping any stale entry a crashed instance
- * left), checks periodically that its entry is still there and restores it,
- * registers again on SIGHUP, and removes it on exit.  None of this may run in
- * a signal handler: it is all RPC calls, made from the main loop.
+ * left), checks periodically that its entry is still there under every
+ * netid it serves and restores what is missing, registers again on SIGHUP,
+ * and removes it on exit.  None of this may run in a signal handler: it is
+ * all RPC calls.  After startup they run on a thread of their own, so that
+ * an rpcbind that is slow, hung or gone (each call may wait for its
+ * timeout) never delays accepting connections or a signal.
  */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
 #include "log.h"
+#include "monotime.h"
 #include "registration.h"
 
 #define RPCBIND_TIMEOUT_S 5       /* wait for a lookup answer at most this */
+#define RPCBIND_STOP_WAIT_S 3     /* at exit, wait this long for a hung rpcbind */
 
 /*
  * Describes the last rpcbind client error in buf (n bytes); "refused" when
@@ -39,26 +45,36 @@ rpc_error(char *buf, size_t n)
 }
 
 /*
- * Registers SYNC_PROG version 1 under every netid of reg, the way svc_reg
- * would.  Returns 0, or -1 with the reason of the first refusal in why (n
- * bytes).
+ * Registers SYNC_PROG version 1 under netid i of reg, the way svc_reg would.
+ * Returns 0, or -1 with the reason of the refusal in why (n bytes).
+ */
+static int
+rpcbind_set_one(struct registration *reg, size_t i, char *why, size_t n)
+{
+	struct netbuf nb = {
+		.maxlen = reg->v[i].len,
+		.len = reg->v[i].len,
+		.buf = &reg->v[i].addr,
+	};
+
+	rpc_createerr.cf_stat = RPC_SUCCESS;
+	if (!rpcb_set(SYNC_PROG, SYNC_V1, reg->v[i].nconf, &nb)) {
+		rpc_error(why, n);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Registers under every netid of reg.  Returns 0, or -1 with the reason of
+ * the first refusal in why (n bytes).
  */
 static int
 rpcbind_set(struct registration *reg, char *why, size_t n)
 {
-	for (size_t i = 0; i < reg->n; i++) {
-		struct netbuf nb = {
-			.maxlen = reg->v[i].len,
-			.len = reg->v[i].len,
-			.buf = &reg->v[i].addr,
-		};
-
-		rpc_createerr.cf_stat = RPC_SUCCESS;
-		if (!rpcb_set(SYNC_PROG, SYNC_V1, reg->v[i].nconf, &nb)) {
-			rpc_error(why, n);
+	for (size_t i = 0; i < reg->n; i++)
+		if (rpcbind_set_one(reg, i, why, n) != 0)
 			return -1;
-		}
-	}
 	return 0;
 }
 
@@ -82,10 +98,11 @@ port_of(const struct sockaddr *sa, size_t len)
 }
 
 /*
- * Asks the local rpcbind (127.0.0.1 over "tcp", or ::1 over "tcp6" when
- * that is our first netid: rpcbind answers for the netid it is asked over)
- * where SYNC_PROG version 1 is, with RPCBPROC_GETVERSADDR.  On
- * REG_UNREACHABLE, why (n bytes) says what failed.
+ * Asks the local rpcbind where SYNC_PROG version 1 is under netid i of reg,
+ * with RPCBPROC_GETVERSADDR over that netid (127.0.0.1 over "tcp", ::1 over
+ * "tcp6": rpcbind answers for the netid it is asked over).  Waits at most
+ * RPCBIND_TIMEOUT_S for the answer.  On REG_UNREACHABLE, why (n bytes) says
+ * what failed.
  *
  * Not rpcb_getaddr(): in libtirpc 1.3.3 it caches rpcbind's address, and
  * the first lookup after rpcbind went away frees that cache entry's
@@ -93,9 +110,9 @@ port_of(const struct sockaddr *sa, size_t len)
  * rpcb_clnt.c), which aborts the daemon.  A handle of our own has no cache.
  */
 static enum reg_state
-rpcbind_lookup(struct registration *reg, char *why, size_t n)
+rpcbind_lookup(const struct registration *reg, size_t i, char *why, size_t n)
 {
-	const struct reg_netid *want = &reg->v[0];
+	const struct reg_netid *want = &reg->v[i];
 	struct sockaddr_in rb4 = { .sin_family = AF_INET, .sin_port = htons(111),
 	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct sockaddr_in6 rb6 = { .sin6_family = AF_INET6, .sin6_port = htons(111),
@@ -145,11 +162,6 @@ rpcbind_lookup(struct registration *reg, char *why, size_t n)
 }
 
 /*
- * First registration: drops whatever a previous instance left (a crashed
- * daemon's entry points at a dead port), then registers.  Returns 0, or
- * EX_UNAVAILABLE (logged).
- */
-/*
  * Adds the netid named netid with the address addr (len bytes) to reg.
  * Returns 0, or -1 (logged) when /etc/netconfig has no such entry.
  */
@@ -195,77 +207,181 @@ registration_start(struct registration *reg, const struct sockaddr *addr,
 		log_err("cannot register with rpcbind: %s", why);
 		return EX_UNAVAILABLE;
 	}
-	reg->last_check = REG_OURS;
+	for (size_t i = 0; i < reg->n; i++)
+		reg->v[i].last = REG_OURS;
 	return 0;
 }
 
 /*
- * SIGHUP: makes sure rpcbind points at us now, replacing another entry for
- * our program if there is one (the admin asked for it).  Logs the outcome.
+ * Brings netid i of reg back to REG_OURS if rpcbind lost it (it was
+ * restarted) or lists another address: after an rpcbind restart any local
+ * user may register our program number first, and clients would then send
+ * their files to that user's listener.  quiet: log a problem only when it
+ * starts (the periodic check), not at every look.  Returns what rpcbind
+ * now lists, REG_OURS when restored.
  */
-void
-registration_refresh(struct registration *reg)
+static enum reg_state
+check_netid(struct registration *reg, size_t i, int quiet)
 {
+	const char *netid = reg->v[i].nconf->nc_netid;
+	enum reg_state st, was = reg->v[i].last;
 	char why[256];
-	enum reg_state st = rpcbind_lookup(reg, why, sizeof why);
 
-	if (st == REG_OURS) {
-		log_info("SIGHUP: registration with rpcbind is current");
-		return;
-	}
-	if (st == REG_OTHER)
-		rpcbind_unset(reg);
-	if (rpcbind_set(reg, why, sizeof why) == 0) {
-		log_info("SIGHUP: registered with rpcbind");
-		reg->last_check = REG_OURS;
-	} else {
-		log_warn("SIGHUP: cannot register with rpcbind: %s", why);
-	}
-}
-
-/*
- * Periodic check: registers again if rpcbind lost our entry (it was
- * restarted), and takes the entry back if it points elsewhere: after an
- * rpcbind restart any local user may register our program number first,
- * and clients would then send their files to that user's listener.  Each
- * problem is logged when it starts, not at every check.
- */
-void
-registration_check(struct registration *reg)
-{
-	char why[256];
-	enum reg_state st = rpcbind_lookup(reg, why, sizeof why);
-
+	st = rpcbind_lookup(reg, i, why, sizeof why);
 	switch (st) {
 	case REG_UNSET:         /* lookup never returns it */
 	case REG_OURS:
 		break;
 	case REG_OTHER:
-		log_warn("rpcbind lists another address for syncd; replacing it");
-		rpcbind_unset(reg);
+		log_warn("rpcbind lists another address for syncd over %s; "
+		    "replacing it", netid);
+		rpcb_unset(SYNC_PROG, SYNC_V1, reg->v[i].nconf);
 		/* FALLTHROUGH */
 	case REG_MISSING:
-		if (rpcbind_set(reg, why, sizeof why) == 0) {
-			log_info("re-registered with rpcbind");
+		if (rpcbind_set_one(reg, i, why, sizeof why) == 0) {
+			log_info("re-registered with rpcbind over %s", netid);
 			st = REG_OURS;
-		} else if (reg->last_check != st) {
-			log_warn("cannot re-register with rpcbind: %s", why);
+		} else if (!quiet || was != st) {
+			log_warn("cannot re-register with rpcbind over %s: %s", netid, why);
 		}
 		break;
 	case REG_UNREACHABLE:
-		if (reg->last_check != REG_UNREACHABLE)
-			log_warn("cannot reach rpcbind: %s", why);
+		if (!quiet || was != REG_UNREACHABLE)
+			log_warn("cannot reach rpcbind over %s: %s", netid, why);
 		break;
 	}
-	reg->last_check = st;
+	reg->v[i].last = st;
+	return st;
+}
+
+/* Removes our entries, except those that at the last look were not ours. */
+static void
+unset_ours(struct registration *reg)
+{
+	for (size_t i = 0; i < reg->n; i++)
+		if (reg->v[i].last != REG_UNSET && reg->v[i].last != REG_OTHER)
+			rpcb_unset(SYNC_PROG, SYNC_V1, reg->v[i].nconf);
+}
+
+/*
+ * The registration thread: checks every netid each period_s seconds (never
+ * when 0), at once when registration_refresh() asks, and ends when
+ * registration_stop() asks, after removing our entries.  The lock is never
+ * held across an RPC call.
+ */
+static void *
+watch(void *arg)
+{
+	struct registration *reg = arg;
+	long long next = monotime_ms() + (long long)reg->period_s * 1000;
+
+	pthread_mutex_lock(&reg->lock);
+	for (;;) {
+		int refresh, ours = 1;
+		long long left = 0;
+
+		while (!reg->stop && !reg->refresh &&
+		    (reg->period_s == 0 || (left = next - monotime_ms()) > 0)) {
+			struct timespec ts;
+
+			if (reg->period_s == 0) {
+				pthread_cond_wait(&reg->wake, &reg->lock);
+				continue;
+			}
+			clock_gettime(CLOCK_MONOTONIC, &ts);    /* wake's clock */
+			ts.tv_sec += left / 1000 + (ts.tv_nsec + left % 1000 * 1000000) / 1000000000;
+			ts.tv_nsec = (ts.tv_nsec + left % 1000 * 1000000) % 1000000000;
+			pthread_cond_timedwait(&reg->wake, &reg->lock, &ts);
+		}
+		if (reg->stop)
+			break;
+		refresh = reg->refresh;
+		reg->refresh = 0;
+		pthread_mutex_unlock(&reg->lock);
+		for (size_t i = 0; i < reg->n; i++)
+			ours &= check_netid(reg, i, !refresh) == REG_OURS;
+		if (refresh)
+			log_info("SIGHUP: registration with rpcbind is %s",
+			    ours ? "current" : "incomplete");
+		next = monotime_ms() + (long long)reg->period_s * 1000;
+		pthread_mutex_lock(&reg->lock);
+	}
+	pthread_mutex_unlock(&reg->lock);
+	unset_ours(reg);
+	return NULL;
+}
+
+int
+registration_watch(struct registration *reg, unsigned long period_s)
+{
+	pthread_condattr_t ca;
+	int err;
+
+	reg->period_s = period_s;
+	err = pthread_condattr_init(&ca);
+	if (err == 0) {
+		err = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		if (err == 0)
+			err = pthread_cond_init(&reg->wake, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	if (err != 0) {
+		log_err("rpcbind watch: %s", strerror(err));
+		return -1;
+	}
+	err = pthread_mutex_init(&reg->lock, NULL);
+	if (err == 0) {
+		err = pthread_create(&reg->thread, NULL, watch, reg);
+		if (err != 0)
+			pthread_mutex_destroy(&reg->lock);
+	}
+	if (err != 0) {
+		pthread_cond_destroy(&reg->wake);
+		log_err("cannot start the rpcbind watch: %s", strerror(err));
+		return -1;
+	}
+	reg->watching = 1;
+	return 0;
+}
+
+void
+registration_refresh(struct registration *reg)
+{
+	if (!reg->watching)
+		return;
+	pthread_mutex_lock(&reg->lock);
+	reg->refresh = 1;
+	pthread_cond_signal(&reg->wake);
+	pthread_mutex_unlock(&reg->lock);
 }
 
 void
 registration_stop(struct registration *reg)
 {
-	/* Never remove an entry that, at the last look, was not ours. */
-	if (reg->n > 0 && reg->last_check != REG_UNSET && reg->last_check != REG_OTHER)
-		rpcbind_unset(reg);
+	if (reg->watching) {
+		struct timespec ts;
+		int err;
+
+		pthread_mutex_lock(&reg->lock);
+		reg->stop = 1;
+		pthread_cond_signal(&reg->wake);
+		pthread_mutex_unlock(&reg->lock);
+		/* The thread removes the entries; a hung rpcbind cannot hold
+		 * the exit longer than this. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += RPCBIND_STOP_WAIT_S;
+		err = pthread_timedjoin_np(reg->thread, NULL, &ts);
+		if (err != 0) {
+			log_warn("rpcbind does not answer: exiting without removing "
+			    "the registration");
+			return;     /* the thread still uses reg: leave it be */
+		}
+		reg->watching = 0;
+		pthread_cond_destroy(&reg->wake);
+		pthread_mutex_destroy(&reg->lock);
+	} else {
+		unset_ours(reg);
+	}
 	for (size_t i = 0; i < reg->n; i++)
 		freenetconfigent(reg->v[i].nconf);
 	reg->n = 0;

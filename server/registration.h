@@ -5,6 +5,7 @@
 #define RPCSYNC_REGISTRATION_H
 
 #include <netinet/in.h>
+#include <pthread.h>
 
 #include <netconfig.h>
 #include <rpc/rpc.h>
@@ -25,13 +26,19 @@ struct reg_netid {
 	struct netconfig       *nconf;  /* "tcp" or "tcp6" */
 	struct sockaddr_storage addr;   /* the listener, in that netid's family */
 	socklen_t               len;
+	enum reg_state          last;   /* what rpcbind said at the last look */
 };
 
 /* syncd's registration; zero-initialise before registration_start(). */
 struct registration {
-	struct reg_netid v[2];          /* v[0] is what the periodic check asks about */
+	struct reg_netid v[2];          /* every netid, each checked on its own */
 	size_t n;
-	enum reg_state last_check;      /* result of the previous check */
+	unsigned long period_s;         /* between checks; 0: only on SIGHUP */
+	int watching;                   /* the thread runs (registration_watch) */
+	pthread_t thread;
+	pthread_mutex_t lock;           /* guards stop and refresh */
+	pthread_cond_t wake;            /* CLOCK_MONOTONIC */
+	int stop, refresh;              /* requests to the thread */
 };
 
 /*
@@ -45,19 +52,27 @@ int registration_start(struct registration *reg, const struct sockaddr *addr,
     socklen_t len, int dual);
 
 /*
- * SIGHUP: makes sure rpcbind points at us now, replacing another entry for
- * our program if there is one.  Logs the outcome.
+ * Starts the thread that owns the registration from now on (after the
+ * daemon detached: fork keeps no threads): every period_s seconds (never if
+ * 0) it asks rpcbind about each netid and registers again what rpcbind lost
+ * (it was restarted) or lists at another address (after an rpcbind restart
+ * any local user may claim our program number).  Each problem is logged
+ * once, when it starts.  Every RPC call it makes is bounded by timeouts
+ * and none runs on the caller's thread.  Returns 0, or -1 (logged).
+ */
+int registration_watch(struct registration *reg, unsigned long period_s);
+
+/*
+ * SIGHUP: asks the thread to check every netid now and to replace whatever
+ * is not ours; it logs the outcome.  Returns at once.
  */
 void registration_refresh(struct registration *reg);
 
 /*
- * Periodic check: registers again if rpcbind lost our entry, and takes it
- * back if it points elsewhere (after an rpcbind restart any local user may
- * claim our program number).  Each problem is logged once, when it starts.
+ * Removes our entries (never one that at the last look was another's),
+ * stops the thread, and frees what reg holds.  Waits at most a few seconds
+ * for a hung rpcbind, then leaves the entries (logged).
  */
-void registration_check(struct registration *reg);
-
-/* Removes our entry (if we made one) and frees what reg holds. */
 void registration_stop(struct registration *reg);
 
 #endif

@@ -20,7 +20,7 @@
 static void
 expect_error(const char *what, const char *text, const char *want)
 {
-	struct config cfg = { (struct export *)1, 99, 7, 7, 7 };
+	struct config cfg = { (struct export *)1, 99, 7, 7, 7, 7 };
 	char err[512] = "";
 	int rc = config_parse(text, "t.conf", &cfg, err, sizeof err);
 
@@ -241,12 +241,18 @@ test_access_keys(void)
 	}
 	config_free(&cfg);
 	CHECK(config_parse("[a]\npath=/a\n", "t.conf", &cfg, err, sizeof err) == 0 &&
-	    cfg.max_conn == 0 && cfg.idle_s == 0 && cfg.partial_s == CONFIG_PARTIAL_DEFAULT,
+	    cfg.max_conn == 0 && cfg.idle_s == 0 && cfg.drain_s == 0 &&
+	    cfg.partial_s == CONFIG_PARTIAL_DEFAULT,
 	    "without global keys: unset (0), partials kept a day");
 	config_free(&cfg);
 	CHECK(config_parse("partial expiry = 0\n[a]\npath=/a\n", "t.conf", &cfg, err,
 	    sizeof err) == 0 && cfg.partial_s == 0, "partial expiry 0: partials never kept");
 	config_free(&cfg);
+	CHECK(config_parse("drain timeout = 3\n[a]\npath=/a\n", "t.conf", &cfg, err,
+	    sizeof err) == 0 && cfg.drain_s == 3, "drain timeout");
+	config_free(&cfg);
+	expect_error("drain timeout 0", "drain timeout = 0\n[a]\npath=/a\n",
+	    "t.conf:1: 'drain timeout' must be 1 to 3600 seconds, not '0'");
 
 	expect_error("global key unknown", "read only = yes\n[a]\npath=/a\n",
 	    "t.conf:1: key 'read only' outside a section");
