@@ -160,11 +160,14 @@ export_become(const struct export *e)
 void
 session_end(struct session *s)
 {
-	if (s->staging != NULL) {
-		staging_flush(s);
-		staging_free(s);
-		s->staging = NULL;
-	}
+	/*
+	 * Not staging_flush: COMMITs that no BARRIER followed are dropped, not
+	 * published.  The client never learned their outcome and resends them
+	 * (a retry re-plans from a fresh LIST), and publishing them whenever
+	 * the end is noticed -- a silent peer only at its idle timeout -- could
+	 * put an old attempt's content back over a newer push.
+	 */
+	staging_free(s);
 	if (s->batch_failed > 0)
 		log_debug("%s: %u batched calls failed with no BARRIER to report "
 		    "them", s->peer, s->batch_failed);

@@ -83,18 +83,21 @@ for bad in 4097 4294967295; do
 	expect_decode_error "DELETE path length $bad" default 12 "$p"
 	expect_decode_error "SIGNATURE path length $bad" default 13 "$p"
 	expect_decode_error "READ path length $bad" default 3 "$p"
+	expect_decode_error "PARTIAL path length $bad" default 16 "$p$H8$H8"
+	expect_decode_error "RESUME path length $bad" default 17 "$H8$p$H8$H8$H8"
 done
+expect_decode_error "PARTIAL with a truncated key" default 16 "$(hex_opaque 1)$H8"
 for bad in 4194305 4294967295; do
 	expect_decode_error "WRITE data length $bad" default 6 "$H8${H8}00000000$(hex_opaque "$bad" 4)"
 done
 expect_decode_error "COMMIT hash length 0xFFFFFFFF" default 7 \
 	"$H8${H8}00000124${H8}00000000$(hex_opaque 4294967295 4)"
 
-# The first procedure number beyond the table (AUTH = 15 is the last):
+# The first procedure number beyond the table (RESUME = 17 is the last):
 # PROC_UNAVAIL, connection still usable.
-run timeout 30 "$RAWCALL" --proc 16 --bytes '' default
-like "${OUT%%$'\n'*}" "Procedure unavailable" "procedure 16: Procedure unavailable"
-like "$(sed -n 2p <<<"$OUT")" "RPC: Success" "procedure 16: same connection still answers NULL"
+run timeout 30 "$RAWCALL" --proc 18 --bytes '' default
+like "${OUT%%$'\n'*}" "Procedure unavailable" "procedure 18: Procedure unavailable"
+like "$(sed -n 2p <<<"$OUT")" "RPC: Success" "procedure 18: same connection still answers NULL"
 
 # Out-of-range READ arguments: a clean status, never a crash.
 run "$RAWCALL" default read dir/file 0 4294967295
