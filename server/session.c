@@ -57,8 +57,16 @@ session_fail(struct session *s, unsigned int index, const char *path,
 	if (pathlen > SYNC_PATH_MAX)
 		pathlen = SYNC_PATH_MAX;
 	quote_bytes(path, pathlen, shown, sizeof shown);
-	log_debug("%s: batched call %u ('%s') failed: %s", s->peer, index, shown,
-	    status_name(st));
+	/*
+	 * A full, read-only or failing disk is the operator's business: one
+	 * line per file at the default level.  A call without a path (WRITE,
+	 * COPY) is logged by its op, which knows the file.
+	 */
+	if (status_is_storage(st) && pathlen > 0)
+		log_warn("%s: '%s': %s", s->peer, shown, status_str(st));
+	else
+		log_debug("%s: batched call %u ('%s') failed: %s", s->peer, index, shown,
+		    status_name(st));
 
 	if (s->batch_failed < ~0u)
 		s->batch_failed++;

@@ -560,7 +560,9 @@ op_write(struct session *s, const write_args *a)
 			if (n == 0)
 				errno = EIO;
 			rc = status_from_errno(errno);
-			log_debug("%s: write %s: %s", s->peer, w->path, strerror(errno));
+			/* Once per file: the handle fails, later WRITEs are refused unlogged. */
+			log_msg(status_is_storage(rc) ? LOG_WARNING : LOG_DEBUG, "%s: write %s: %s",
+			    s->peer, w->path, strerror(errno));
 			goto fail;
 		}
 		p += n;
@@ -693,7 +695,8 @@ op_copy(struct session *s, const copy_args *a)
 		if (copy_range(w->basis_fd, a->basis_offset + done, w->fd, a->offset + done,
 		    piece) != 0) {
 			rc = errno == ENODATA ? SYNC_ERR_IO : status_from_errno(errno);
-			log_debug("%s: copy %s: %s", s->peer, w->path,
+			log_msg(status_is_storage(rc) && errno != ENODATA ? LOG_WARNING : LOG_DEBUG,
+			    "%s: copy %s: %s", s->peer, w->path,
 			    errno == ENODATA ? "basis shrank" : strerror(errno));
 			goto fail;
 		}
@@ -1005,7 +1008,8 @@ op_commit(struct session *s, const commit_args *a)
 	/* Permission bits only: setuid, setgid and sticky are never mirrored. */
 	if (fchmod(w->fd, (mode_t)(a->mode & SYNC_MODE_MASK)) != 0 || futimens(w->fd, ts) != 0) {
 		rc = status_from_errno(errno);
-		log_debug("%s: commit %s: %s", s->peer, w->path, strerror(errno));
+		log_msg(status_is_storage(rc) ? LOG_WARNING : LOG_DEBUG, "%s: commit %s: %s",
+		    s->peer, w->path, strerror(errno));
 		goto drop;
 	}
 	fd = w->fd;
