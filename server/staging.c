@@ -301,12 +301,18 @@ sync_all(const struct sdev *devs)
 	return err;
 }
 
-/* Removes the temp tmp in d, logging any failure but a missing file. */
+/*
+ * Removes the temp tmp in d, logging any failure but a missing file.  On a
+ * filesystem that turned read-only every removal fails and the file's own
+ * failure is logged already: that is a debug line, not a second line per
+ * file (the sweep at the next start removes the temp).
+ */
 static void
 temp_unlink(const struct sdir *d, const char *tmp)
 {
 	if (unlinkat(d->fd, tmp, 0) != 0 && errno != ENOENT)
-		log_err("unlink temp %s: %s", tmp, strerror(errno));
+		log_msg(errno == EROFS ? LOG_DEBUG : LOG_ERR, "unlink temp %s: %s", tmp,
+		    strerror(errno));
 }
 
 /* Closes the basis of w, if it has one. */
