@@ -30,9 +30,10 @@
 # and the unlinks of the session's cleanup fail: syncctl names the files,
 # every file stays old or new, and the temps stay on the disk.  Such a
 # filesystem cannot be remounted read-write (the journal is aborted): syncd
-# is stopped, the image checked (e2fsck) and mounted again, and it is the
-# sweep at syncd's next start that removes the temps (asserted, with its
-# log line); every file is still old or new, and a re-push converges.
+# is stopped, the image checked (e2fsck) and mounted again.  The temps the
+# journal kept (those made before its last commit; a rename it lost leaves
+# one too) are removed by the sweep at syncd's next start (asserted, with
+# its log line); every file is still old or new, and a re-push converges.
 # shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
