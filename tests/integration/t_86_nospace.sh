@@ -30,7 +30,13 @@ mount -t tmpfs -o size=8m,nr_inodes=16,mode=755 tmpfs "$FEW" ||
 	{ not_ok "mount a tmpfs with 16 inodes"; exit 1; }
 # Unmounted at exit, before common.sh removes $T (the namespace would drop
 # them anyway; this keeps rm quiet).
-trap 'rc=$?; umount "$FULL" "$FEW" 2>/dev/null; (exit "$rc"); _cleanup' EXIT
+unmount_at_exit() {
+	local rc=$?
+	umount "$FULL" "$FEW" 2>/dev/null
+	(exit "$rc")
+	_cleanup
+}
+trap unmount_at_exit EXIT
 
 cat >"$T/syncd.conf" <<CONF
 [full]
@@ -81,7 +87,7 @@ is "$RC" 1 "row 7: a push that does not fit exits 1"
 like "$OUT" "^syncctl: t/d/big: $NOSPACE\$" "row 7: the file that did not fit is named, 'no space'"
 unlike "$OUT" "^syncctl: .*(SYNC_ERR|internal server error|unknown status)" "row 7: no vague error"
 failed=$(failed_paths "$NOSPACE")
-torn= unpublished=
+torn='' unpublished=''
 for f in "$B"/d/*; do
 	n=${f##*/}
 	got=$(sum_of "$FULL/t/d/$n")

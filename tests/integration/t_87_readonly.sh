@@ -45,7 +45,14 @@ mkdir -p "$E" "$A" "$B" "$C"
 truncate -s 512M "$IMG"
 mkfs.ext4 -q -N 65536 "$IMG" || { not_ok "mkfs.ext4"; exit 1; }
 mount -o loop,errors=remount-ro "$IMG" "$E" || { not_ok "mount the ext4 image"; exit 1; }
-trap 'rc=$?; umount "$E" 2>/dev/null; (exit "$rc"); _cleanup' EXIT
+# Unmounted at exit, before common.sh removes $T.
+unmount_at_exit() {
+	local rc=$?
+	umount "$E" 2>/dev/null
+	(exit "$rc")
+	_cleanup
+}
+trap unmount_at_exit EXIT
 
 # Three versions of 10 directories of 1000 files of random content; the
 # version is told by the size: 4096, 4097 and 4098 bytes.
@@ -130,8 +137,9 @@ log_before=$(wc -l <"$SYNCD_LOG")
 client=$!
 wait_for 60 some_published 4097 || not_ok "part 1: new files were published"
 check "part 1: the push is still running when the first new files are published" alive "$client"
-remounted=0
+remounted=0 deadline=$((SECONDS + 90))
 for try in $(seq 100); do
+	[ "$SECONDS" -lt "$deadline" ] || break
 	kill -STOP "$client"
 	wait_for 5 idle
 	snap=$(on_disk)
@@ -183,7 +191,9 @@ client=$!
 wait_for 60 some_published 4098 || not_ok "part 2: new files were published"
 # Wanted: a temp open (being written) and others committed, queued for
 # their group, when the filesystem turns read-only.
+deadline=$((SECONDS + 90))
 for try in $(seq 100); do
+	[ "$SECONDS" -lt "$deadline" ] || break
 	kill -STOP "$client"
 	wait_for 5 idle
 	snap=$(on_disk)
