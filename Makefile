@@ -39,8 +39,8 @@ FUZZ_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,un
 
 # Packages the build, the tests and the demo need on Debian 12.
 DEPS = gcc make libc6-dev libtirpc-dev rpcsvc-proto rpcbind pkgconf \
-       iproute2 util-linux procps libxxhash-dev libzstd-dev libssl-dev \
-       clang libclang-rt-14-dev fiu-utils libfiu-dev
+       iproute2 util-linux mount e2fsprogs procps libxxhash-dev libzstd-dev \
+       libssl-dev clang libclang-rt-14-dev fiu-utils libfiu-dev
 
 .PHONY: all tests check demo deps install clean fuzz fuzz-build fuzzers fuzz-seeds
 

@@ -18,8 +18,8 @@ static const struct {
 	{ SYNC_ERR_ISDIR, "SYNC_ERR_ISDIR", "is a directory" },
 	{ SYNC_ERR_NOTEMPTY, "SYNC_ERR_NOTEMPTY", "directory not empty" },
 	{ SYNC_ERR_ACCES, "SYNC_ERR_ACCES", "permission denied" },
-	{ SYNC_ERR_ROFS, "SYNC_ERR_ROFS", "export is read-only" },
-	{ SYNC_ERR_NOSPC, "SYNC_ERR_NOSPC", "no space left on server" },
+	{ SYNC_ERR_ROFS, "SYNC_ERR_ROFS", "read-only file system or export on server" },
+	{ SYNC_ERR_NOSPC, "SYNC_ERR_NOSPC", "no space or inodes left on server" },
 	{ SYNC_ERR_IO, "SYNC_ERR_IO", "input/output error on server" },
 	{ SYNC_ERR_INVAL, "SYNC_ERR_INVAL", "invalid argument" },
 	{ SYNC_ERR_BADHANDLE, "SYNC_ERR_BADHANDLE", "unknown or failed write handle" },
@@ -50,6 +50,12 @@ status_name(sync_status s)
 		if (status_table[i].status == s)
 			return status_table[i].name;
 	return "SYNC_ERR_UNKNOWN";
+}
+
+int
+status_is_storage(sync_status s)
+{
+	return s == SYNC_ERR_NOSPC || s == SYNC_ERR_ROFS || s == SYNC_ERR_IO;
 }
 
 sync_status

@@ -57,8 +57,18 @@ session_fail(struct session *s, unsigned int index, const char *path,
 	if (pathlen > SYNC_PATH_MAX)
 		pathlen = SYNC_PATH_MAX;
 	quote_bytes(path, pathlen, shown, sizeof shown);
-	log_debug("%s: batched call %u ('%s') failed: %s", s->peer, index, shown,
-	    status_name(st));
+	/*
+	 * A full, read-only or failing disk is the operator's business: one
+	 * line per file at the default level.  A call without a path (WRITE,
+	 * COPY) is logged by its op, which knows the file; a read-only export
+	 * refuses by configuration, which is the client's business.
+	 */
+	if (status_is_storage(st) && pathlen > 0 &&
+	    !(st == SYNC_ERR_ROFS && s->export != NULL && s->export->read_only))
+		log_warn("%s: '%s': %s", s->peer, shown, status_str(st));
+	else
+		log_debug("%s: batched call %u ('%s') failed: %s", s->peer, index, shown,
+		    status_name(st));
 
 	if (s->batch_failed < ~0u)
 		s->batch_failed++;

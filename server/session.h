@@ -74,7 +74,9 @@ void session_init(struct session *s, const char *peer, const struct sockaddr *ad
 /*
  * Records that batched call number index, which named path (pathlen bytes,
  * not necessarily valid or NUL-terminated), failed with st.  Counts every
- * failure; itemises the first SYNC_FAIL_MAX.  Logs it at debug level.
+ * failure; itemises the first SYNC_FAIL_MAX.  Logs it at debug level, or
+ * as a warning when st is about the storage (status_is_storage, but not a
+ * read-only export's refusal) and path is given.
  */
 void session_fail(struct session *s, unsigned int index, const char *path,
     size_t pathlen, sync_status st);

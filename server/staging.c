@@ -324,12 +324,18 @@ sync_all(const struct sdev *devs)
 	return err;
 }
 
-/* Removes the temp tmp in d, logging any failure but a missing file. */
+/*
+ * Removes the temp tmp in d, logging any failure but a missing file.  On a
+ * filesystem that turned read-only every removal fails and the file's own
+ * failure is logged already: that is a debug line, not a second line per
+ * file (the sweep at the next start removes the temp).
+ */
 static void
 temp_unlink(const struct sdir *d, const char *tmp)
 {
 	if (unlinkat(d->fd, tmp, 0) != 0 && errno != ENOENT)
-		log_err("unlink temp %s: %s", tmp, strerror(errno));
+		log_msg(errno == EROFS ? LOG_DEBUG : LOG_ERR, "unlink temp %s: %s", tmp,
+		    strerror(errno));
 }
 
 /* Closes the basis of w, if it has one. */
@@ -654,7 +660,9 @@ op_write(struct session *s, const write_args *a)
 			if (n == 0)
 				errno = EIO;
 			rc = status_from_errno(errno);
-			log_debug("%s: write %s: %s", s->peer, w->path, strerror(errno));
+			/* Once per file: the handle fails, later WRITEs are refused unlogged. */
+			log_msg(status_is_storage(rc) ? LOG_WARNING : LOG_DEBUG, "%s: write %s: %s",
+			    s->peer, w->path, strerror(errno));
 			goto fail;
 		}
 		p += n;
@@ -791,7 +799,8 @@ op_copy(struct session *s, const copy_args *a)
 		if (copy_range(w->basis_fd, a->basis_offset + done, w->fd, a->offset + done,
 		    piece) != 0) {
 			rc = errno == ENODATA ? SYNC_ERR_IO : status_from_errno(errno);
-			log_debug("%s: copy %s: %s", s->peer, w->path,
+			log_msg(status_is_storage(rc) && errno != ENODATA ? LOG_WARNING : LOG_DEBUG,
+			    "%s: copy %s: %s", s->peer, w->path,
 			    errno == ENODATA ? "basis shrank" : strerror(errno));
 			goto fail;
 		}
@@ -1131,7 +1140,8 @@ op_commit(struct session *s, const commit_args *a)
 	/* Permission bits only: setuid, setgid and sticky are never mirrored. */
 	if (fchmod(w->fd, (mode_t)(a->mode & SYNC_MODE_MASK)) != 0 || futimens(w->fd, ts) != 0) {
 		rc = status_from_errno(errno);
-		log_debug("%s: commit %s: %s", s->peer, w->path, strerror(errno));
+		log_msg(status_is_storage(rc) ? LOG_WARNING : LOG_DEBUG, "%s: commit %s: %s",
+		    s->peer, w->path, strerror(errno));
 		goto drop;
 	}
 	if (w->keyed && unkey(w) != 0) {
