@@ -62,19 +62,20 @@ not_regular_errno(mode_t mode)
 	return S_ISDIR(mode) ? EISDIR : EINVAL;
 }
 
-/* Read-only fd of the regular file leaf in dirfd, never a link or device (confine.h). */
+/* An fd of the regular file leaf in dirfd, never a link or device (confine.h). */
 int
-confine_open_regular(int dirfd, const char *leaf, struct stat *sb)
+confine_open_regular(int dirfd, const char *leaf, int flags, struct stat *sb)
 {
 	int fd, saved;
 
-	if (fstatat(dirfd, leaf, sb, AT_SYMLINK_NOFOLLOW) != 0)
-		return -1;
-	if (!S_ISREG(sb->st_mode)) {
+	if (fstatat(dirfd, leaf, sb, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno != ENOENT || !(flags & O_CREAT))
+			return -1;
+	} else if (!S_ISREG(sb->st_mode)) {
 		errno = not_regular_errno(sb->st_mode);
 		return -1;
 	}
-	fd = openat(dirfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	fd = openat(dirfd, leaf, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		if (errno == ELOOP)
 			errno = EINVAL;         /* became a symlink meanwhile */

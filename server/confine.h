@@ -62,14 +62,15 @@ int confine_parent(int root_fd, const char *relpath, const char **leaf);
 /* ---- helpers on descriptors the caller already holds ---- */
 
 /*
- * Opens the entry leaf (one component) of the directory dirfd read-only if
+ * Opens the entry leaf (one component) of the directory dirfd with flags
+ * (O_RDONLY or O_RDWR; with O_CREAT a missing one is created, mode 0600) if
  * it is a regular file: looks first (fstatat, AT_SYMLINK_NOFOLLOW) so a FIFO
  * or device is never opened, opens with O_NOFOLLOW|O_NONBLOCK|O_NOCTTY, and
  * checks again on the open fd, which is what decides.  *sb gets the open
  * file's attributes.  Returns the fd, or -1 with errno: EISDIR for a
  * directory, EINVAL for a symlink or any other non-regular entry.
  */
-int confine_open_regular(int dirfd, const char *leaf, struct stat *sb);
+int confine_open_regular(int dirfd, const char *leaf, int flags, struct stat *sb);
 
 /*
  * Writes a fresh temp name, PATH_TEMP_PREFIX followed by 16 random hex

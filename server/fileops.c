@@ -78,7 +78,7 @@ open_file(struct session *s, const sync_path *wire, char path[PATH_BUF], int *fd
 	*fd = -1;
 	if ((st = open_parent(s, wire, SYNC_ERR_ISDIR, path, &pfd, &leaf)) != SYNC_OK)
 		return st;
-	if ((*fd = confine_open_regular(pfd, leaf, sb)) < 0) {
+	if ((*fd = confine_open_regular(pfd, leaf, O_RDONLY, sb)) < 0) {
 		st = status_from_errno(errno);
 		log_debug("%s: open %s: %s", s->peer, path, strerror(errno));
 	}

@@ -134,7 +134,7 @@ hash_entry(struct walk *w, int dirfd, const char *name, unsigned char hash[DELTA
 	uint64_t len = 0;
 	int fd, rc = 0;
 
-	if ((fd = confine_open_regular(dirfd, name, sb)) < 0) {
+	if ((fd = confine_open_regular(dirfd, name, O_RDONLY, sb)) < 0) {
 		if (errno == ENOENT)
 			return 1;
 		log_debug("%s: list: hash %s: %s", w->s->peer, w->path, strerror(errno));

@@ -69,10 +69,10 @@ partial_is_name(const char *name)
 }
 
 /*
- * Opens name in dirfd with flags (O_NOFOLLOW, O_NONBLOCK, O_NOCTTY and
- * O_CLOEXEC added) if it is a regular file with one link, looking before
- * opening so that nothing else is ever opened, and checking again on the fd.
- * Returns the fd, or -1 with errno (EINVAL for anything but a plain file).
+ * Opens name in dirfd with flags (confine_open_regular) if it is a regular
+ * file with a single link: a partial is only ever a file syncd made, so
+ * one that has another name somewhere is not written through.  Returns the
+ * fd, or -1 with errno (EINVAL for anything but such a file).
  */
 static int
 open_plain(int dirfd, const char *name, int flags)
@@ -80,14 +80,12 @@ open_plain(int dirfd, const char *name, int flags)
 	struct stat sb;
 	int fd;
 
-	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(sb.st_mode)) {
-		errno = EINVAL;
+	if ((fd = confine_open_regular(dirfd, name, flags, &sb)) < 0) {
+		if (errno == EISDIR)
+			errno = EINVAL;
 		return -1;
 	}
-	fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1) {
+	if (sb.st_nlink != 1) {
 		close(fd);
 		errno = EINVAL;
 		return -1;
@@ -101,11 +99,8 @@ partial_open(int dirfd, const char *name, uint64_t offset)
 	struct stat sb;
 	int fd, saved;
 
-	if ((fd = open_plain(dirfd, name, O_RDWR | (offset == 0 ? O_CREAT : 0))) < 0) {
-		if (errno == ELOOP)
-			errno = EINVAL;
+	if ((fd = open_plain(dirfd, name, O_RDWR | (offset == 0 ? O_CREAT : 0))) < 0)
 		return -1;
-	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno == EWOULDBLOCK)
 			errno = EBUSY;

@@ -455,7 +455,7 @@ temp_create(struct session *s, struct staging *st, const char *path, int basis,
 		goto fail;
 	w->leaf = w->path + (leaf - path);
 	if (basis) {
-		if ((w->basis_fd = confine_open_regular(w->dir->fd, w->leaf, &sb)) < 0)
+		if ((w->basis_fd = confine_open_regular(w->dir->fd, w->leaf, O_RDONLY, &sb)) < 0)
 			goto fail;
 		w->basis_size = (uint64_t)sb.st_size;
 	}

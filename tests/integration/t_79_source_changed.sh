@@ -30,12 +30,17 @@ head -c $((48 * 1024 * 1024)) /dev/urandom >"$S/f.bin"
 cp "$S/f.bin" "$T/orig.bin"
 echo other >"$S/other.txt"
 
+# push_while WRITER...: pushes $S while WRITER... runs (stopped after).
+push_while() {
+	"$@" &
+	local w=$!
+	run "$SYNCCTL" --retries 0 --streams 1 push 127.0.0.1/t "$S"
+	kill "$w"
+	wait "$w" 2>/dev/null
+}
+
 # 1. Whole-file send of a file that keeps changing: never published.
-writer "$S/f.bin" &
-w=$!
-run "$SYNCCTL" --retries 0 --streams 1 push 127.0.0.1/t "$S"
-kill "$w"
-wait "$w" 2>/dev/null
+push_while writer "$S/f.bin"
 is "$RC" 1 "a file that keeps changing: exit 1"
 like "$OUT" "t/f.bin|f.bin.*kept changing while being sent; not updated" "the file is named, with why"
 like "$OUT" "changed while being sent; sending it again" "the retries are said"
@@ -50,11 +55,7 @@ assert_trees_equal "$S" "$E/t" "the tree"
 cp "$S/f.bin" "$T/old.bin"
 
 # 2. As a delta (the server has an old version): never published either.
-writer "$S/f.bin" &
-w=$!
-run "$SYNCCTL" --retries 0 --streams 1 push 127.0.0.1/t "$S"
-kill "$w"
-wait "$w" 2>/dev/null
+push_while writer "$S/f.bin"
 is "$RC" 1 "a delta of a file that keeps changing: exit 1"
 like "$OUT" "kept changing while being sent; not updated" "the file is named, with why"
 check "the server's copy is the old version, whole" cmp -s "$T/old.bin" "$E/t/f.bin"
@@ -62,16 +63,15 @@ is "$(find "$E" -name '.syncd-tmp.*' | wc -l)" 0 "no temp left"
 
 # 3. A file that shrinks under the reader: never published torn either.
 head -c $((48 * 1024 * 1024)) /dev/urandom >"$S/g.bin"
-(
+# shrinker FILE: cuts FILE to 40 MiB and grows it back, again and again.
+shrinker() {
+	local i
 	for ((i = 0; i < 200000; i++)); do
-		truncate -s $((40 * 1024 * 1024)) "$S/g.bin"
-		head -c $((8 * 1024 * 1024)) /dev/zero >>"$S/g.bin"
+		truncate -s $((40 * 1024 * 1024)) "$1"
+		head -c $((8 * 1024 * 1024)) /dev/zero >>"$1"
 	done
-) &
-w=$!
-run "$SYNCCTL" --retries 0 --streams 1 push 127.0.0.1/t "$S"
-kill "$w"
-wait "$w" 2>/dev/null
+}
+push_while shrinker "$S/g.bin"
 diag "$OUT"
 if [ "$RC" -eq 0 ]; then
 	# Every attempt may have read a consistent version: then it must be one.
