@@ -95,6 +95,35 @@ open_plain(int dirfd, const char *name, int flags)
 	return fd;
 }
 
+/*
+ * Takes the lock how (LOCK_EX or LOCK_SH, never waiting) on fd, which was
+ * opened from name in dirfd, then checks that name still is that file: one
+ * unlinked by the expiry or renamed away by a COMMIT between the open and
+ * the lock must not be used, since the name may be another file's by now
+ * and the COMMIT's rename goes by name.  Fills *sb (fstat of fd, after the
+ * lock).  Returns 0, or -1 with errno (EBUSY: held by another connection,
+ * or no longer under name).
+ */
+static int
+lock_named(int dirfd, const char *name, int fd, int how, struct stat *sb)
+{
+	struct stat now;
+
+	if (flock(fd, how | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			errno = EBUSY;
+		return -1;
+	}
+	if (fstat(fd, sb) != 0)
+		return -1;
+	if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    now.st_dev != sb->st_dev || now.st_ino != sb->st_ino) {
+		errno = EBUSY;
+		return -1;
+	}
+	return 0;
+}
+
 int
 partial_open(int dirfd, const char *name, uint64_t offset)
 {
@@ -106,12 +135,7 @@ partial_open(int dirfd, const char *name, uint64_t offset)
 			errno = EINVAL;
 		return -1;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		if (errno == EWOULDBLOCK)
-			errno = EBUSY;
-		goto fail;
-	}
-	if (fstat(fd, &sb) != 0)
+	if (lock_named(dirfd, name, fd, LOCK_EX, &sb) != 0)
 		goto fail;
 	if ((uint64_t)sb.st_size < offset) {
 		errno = ENODATA;
@@ -137,6 +161,7 @@ op_partial(struct session *s, const partial_args *a, partial_res *r)
 {
 	char path[PATH_BUF], name[PARTIAL_NAME_BUF];
 	unsigned char *hash = NULL;
+	struct stat sb;
 	const char *leaf;
 	uint64_t len;
 	int pfd = -1, fd = -1;
@@ -152,7 +177,8 @@ op_partial(struct session *s, const partial_args *a, partial_res *r)
 		goto out;
 	}
 	partial_name(a->key, name);
-	if ((fd = open_plain(pfd, name, O_RDONLY)) < 0 || flock(fd, LOCK_SH | LOCK_NB) != 0) {
+	if ((fd = open_plain(pfd, name, O_RDONLY)) < 0 ||
+	    lock_named(pfd, name, fd, LOCK_SH, &sb) != 0) {
 		r->status = SYNC_ERR_NOENT;
 		goto out;
 	}
