@@ -28,6 +28,7 @@
 
 #include "../server/config.h"
 #include "../server/conn.h"
+#include "../server/partial.h"
 #include "fuzzlib.h"
 #include "log.h"
 #include "monotime.h"
@@ -58,6 +59,13 @@ setup(void)
 	}
 	for (size_t i = 0; i < cfg.nexports; i++)
 		cfg.exports[i].root_fd = st->export_fd;
+	/*
+	 * Partials are kept as by default, so that a switch of export can
+	 * leave one to PARTIAL and RESUME.  The expiry thread is not started:
+	 * the list of kept ones fills up (PARTIALS_MAX, a bounded array)
+	 * and then partials are removed at once, as syncd does when it is full.
+	 */
+	partials_init(cfg.partial_s);
 }
 
 /*
