@@ -45,6 +45,8 @@ first() { printf '%s' "${OUT%%$'\n'*}"; }
 # script LINES: runs "rawcall default script" with LINES on stdin.
 script() { RC=0; OUT=$("$RAWCALL" default script <<<"$1" 2>&1) || RC=$?; }
 outside_intact() { is "$(tree_manifest "$O")" "$before_outside" "outside/ unchanged: $1"; }
+# absent NAME WHAT: passes if nothing (not even a link) is at NAME.
+absent() { if [ -e "$1" ] || [ -L "$1" ]; then not_ok "$2"; else ok "$2"; fi; }
 
 # --- paths ---------------------------------------------------------------
 for p in ../x /etc/passwd 'a/../../x' .. . 'd//f' 'd/' 'a\x00b' evil/secret evil/new \
@@ -111,7 +113,7 @@ commit 1 0
 barrier"
 is "$OUT" $'barrier done=3 failed=1\nfail 2 SYNC_ERR_CHECKSUM ' \
 	"RESUME at 2^64-1: its COMMIT fails with CHECKSUM (and the WRITE is ignored)"
-[ ! -e "$E/f" ] && ok "nothing published under f" || not_ok "nothing published under f"
+absent "$E/f" "nothing published under f"
 is "$(cat "$E/$P")" 0123456789 "the partial is intact after the doomed COMMIT"
 run "$RAWCALL" default resume f "$K" 5 abc
 is "$(first)" SYNC_OK "RESUME at 5, inside the partial"
@@ -141,7 +143,7 @@ commit 1 12 hello,\\x20world
 barrier"
 is "$OUT" $'barrier done=3 failed=1\nfail 2 SYNC_ERR_CHECKSUM ' \
 	"a resumed file that does not match the whole hash: CHECKSUM"
-[ ! -e "$E/g" ] && ok "nothing published under g" || not_ok "nothing published under g"
+absent "$E/g" "nothing published under g"
 is "$(temps)" "" "the failed COMMIT removed the partial"
 outside_intact "after offsets"
 
@@ -184,11 +186,14 @@ barrier"
 done
 
 # --- two sessions, one key -----------------------------------------------
-coproc A { "$RAWCALL" default script 2>&1; }
-a_pid=$A_PID
+# Session A is a rawcall script conversing through two FIFOs.
+mkfifo "$T/a.in" "$T/a.out"
+"$RAWCALL" default script <"$T/a.in" >"$T/a.out" 2>&1 &
+a_pid=$!
+exec {a_w}>"$T/a.in" {a_r}<"$T/a.out"
 # a_says LINE: sends LINE to session A.  a_reads: its next output line (10 s at most).
-a_says() { printf '%s\n' "$1" >&"${A[1]}"; }
-a_reads() { local line=; read -r -t 10 -u "${A[0]}" line; printf '%s' "$line"; }
+a_says() { printf '%s\n' "$1" >&"$a_w"; }
+a_reads() { local line=; read -r -t 10 -u "$a_r" line; printf '%s' "$line"; }
 a_says "resume 1 c $K 0"
 a_says "write 1 AAAA"
 a_says barrier
@@ -212,8 +217,9 @@ a_says "commit 1 8 AAAAaaaa"
 a_says barrier
 is "$(a_reads)" "barrier done=2 failed=0" "session A commits its file"
 is "$(cat "$E/c")" AAAAaaaa "c holds A's whole file, not a mix"
-exec {A[1]}>&-
-wait "$a_pid" 2>/dev/null
+exec {a_w}>&- {a_r}<&-
+wait "$a_pid"
+is "$?" 0 "session A's rawcall exits 0 when its input ends"
 is "$(temps)" "" "no temp or partial left"
 
 # --- read-only export ----------------------------------------------------
