@@ -39,17 +39,20 @@
  *                                 (with WHOLE, the COMMIT carries the hash
  *                                 of the bytes WHOLE), "resume H PATH KEY
  *                                 OFFSET", "partial PATH KEY" (printed as
- *                                 the partial operation prints), "mkdir PATH", "delete
- *                                 PATH", "symlink PATH TARGET", "setattr
- *                                 PATH MODE", "hello EXPORT" (prints "hello
- *                                 STATUS"), "null" (the NULL procedure: a
- *                                 round trip that ends no batch), "read
- *                                 PATH" and "list PATH" (printed as the
- *                                 read and list operations print), and
- *                                 "barrier", which prints
- *                                 "barrier done=N failed=M" and a line
+ *                                 the partial operation prints), "mkdir
+ *                                 PATH", "delete PATH", "symlink PATH
+ *                                 TARGET", "setattr PATH MODE", "hello
+ *                                 EXPORT" (prints "hello STATUS"), "null"
+ *                                 (the NULL procedure: a round trip
+ *                                 that ends no batch), "read PATH" and
+ *                                 "list PATH" (printed as the read and
+ *                                 list operations print), and "barrier",
+ *                                 which prints "barrier done=N
+ *                                 failed=M" and a line
  *                                 "fail INDEX STATUS PATH" per itemised
- *                                 failure, in the reply's order)
+ *                                 failure, in the reply's order); its
+ *                                 output is flushed line by line, so a
+ *                                 test can converse with it through pipes)
  *   rawcall [--port P] [--host H] [--timeout S] --proc N --bytes HEX [EXPORT]
  *   rawcall --rpcb-set PORT
  *
