@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,10 +70,24 @@ partial_is_name(const char *name)
 }
 
 /*
+ * Returns 1 if sb is a plain file of ours: a regular file with one link,
+ * owned by the user this thread writes as (its filesystem uid: syncd's, or
+ * the export's uid; setfsuid() with an invalid id only returns it).  A
+ * file of another user could be read or changed through a descriptor that
+ * user keeps, after syncd wrote into it or even after it was published.
+ */
+static int
+plain_ours(const struct stat *sb)
+{
+	return S_ISREG(sb->st_mode) && sb->st_nlink == 1 &&
+	    sb->st_uid == (uid_t)setfsuid((uid_t)-1);
+}
+
+/*
  * Opens name in dirfd with flags (O_NOFOLLOW, O_NONBLOCK, O_NOCTTY and
- * O_CLOEXEC added) if it is a regular file with one link, looking before
- * opening so that nothing else is ever opened, and checking again on the fd.
- * Returns the fd, or -1 with errno (EINVAL for anything but a plain file).
+ * O_CLOEXEC added) if it is a plain file of ours (plain_ours), looking
+ * before opening so that nothing else is ever opened, and checking again on
+ * the fd.  Returns the fd, or -1 with errno (EINVAL for anything else).
  */
 static int
 open_plain(int dirfd, const char *name, int flags)
@@ -80,14 +95,14 @@ open_plain(int dirfd, const char *name, int flags)
 	struct stat sb;
 	int fd;
 
-	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(sb.st_mode)) {
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && !plain_ours(&sb)) {
 		errno = EINVAL;
 		return -1;
 	}
 	fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1) {
+	if (fstat(fd, &sb) != 0 || !plain_ours(&sb)) {
 		close(fd);
 		errno = EINVAL;
 		return -1;

@@ -11,9 +11,10 @@
 #   handle and its partial is not kept; a resumed write committed with the
 #   whole file's hash publishes exactly that file, a wrong hash nothing;
 # - a symlink (to a file or a directory outside), a directory, a hard link
-#   to an outside file or a FIFO planted under a partial's name is never
-#   read, written, followed or replaced: PARTIAL says NOENT at once, RESUME
-#   writes a fresh temp (a non-zero offset is doomed);
+#   to an outside file, a FIFO or another user's file planted under a
+#   partial's name is never read, written, followed or replaced: PARTIAL
+#   says NOENT at once, RESUME writes a fresh temp (a non-zero offset is
+#   doomed), and what is published belongs to syncd's user;
 # - two sessions with the same key: the second gets NOENT and fresh temps,
 #   the first's partial and its commit are untouched;
 # - a read-only export refuses RESUME;
@@ -156,11 +157,14 @@ planted() {
 	directory) mkdir "$E/$P" && printf 'inside\n' >"$E/$P/x" ;;
 	hard-link) ln "$O/linked" "$E/$P" ;;
 	fifo) mkfifo "$E/$P" ;;
+	# A regular file of another user, who may keep it open to read or
+	# change what syncd would write into it.
+	foreign-file) printf 'mine\n' >"$E/$P" && chmod 666 "$E/$P" && chown nobody "$E/$P" ;;
 	esac
 }
 # planted_state: what must not change about the planted entry.
-planted_state() { stat -c '%F %i %h %s' "$E/$P"; find "$E/$P" -mindepth 1 2>/dev/null; }
-for kind in symlink-file symlink-dir directory hard-link fifo; do
+planted_state() { stat -c '%F %i %h %s %U %a' "$E/$P"; find "$E/$P" -mindepth 1 2>/dev/null; }
+for kind in symlink-file symlink-dir directory hard-link fifo foreign-file; do
 	planted "$kind"
 	state=$(planted_state)
 	run timeout 20 "$RAWCALL" default partial f "$K"
@@ -179,6 +183,7 @@ commit 1 5 fresh
 barrier"
 	is "$OUT" "barrier done=3 failed=0" "$kind: RESUME at 0 committed"
 	is "$(cat "$E/f")" fresh "$kind: f holds what was sent"
+	is "$(stat -c %u "$E/f")" "$(id -u)" "$kind: f belongs to syncd's user"
 	is "$(planted_state)" "$state" "$kind: the planted entry is untouched"
 	is "$(temps)" "$E/$P" "$kind: no other temp left"
 	outside_intact "$kind planted"
