@@ -43,8 +43,8 @@ start_syncd -c "$T/syncd.conf" || exit 1
 temps() { find "$E" -name '.syncd-tmp.*' | sort; }
 # first: the first line of OUT.
 first() { printf '%s' "${OUT%%$'\n'*}"; }
-# script LINES: runs "rawcall default script" with LINES on stdin.
-script() { RC=0; OUT=$("$RAWCALL" default script <<<"$1" 2>&1) || RC=$?; }
+# rawscript LINES: runs "rawcall default script" with LINES on stdin.
+rawscript() { RC=0; OUT=$("$RAWCALL" default script <<<"$1" 2>&1) || RC=$?; }
 outside_intact() { is "$(tree_manifest "$O")" "$before_outside" "outside/ unchanged: $1"; }
 # absent NAME WHAT: passes if nothing (not even a link) is at NAME.
 absent() { if [ -e "$1" ] || [ -L "$1" ]; then not_ok "$2"; else ok "$2"; fi; }
@@ -108,7 +108,7 @@ for off in 11 4611686018427387904 9223372036854775808 18446744073709551615; do
 	is "$(cat "$E/$P")" 0123456789 "the partial is neither cut nor written by it"
 	is "$(temps)" "$E/$P" "its fresh temp is gone with the connection"
 done
-script "resume 1 f $K 18446744073709551615
+rawscript "resume 1 f $K 18446744073709551615
 write 1 x 18446744073709551615
 commit 1 0
 barrier"
@@ -119,7 +119,7 @@ is "$(cat "$E/$P")" 0123456789 "the partial is intact after the doomed COMMIT"
 run "$RAWCALL" default resume f "$K" 5 abc
 is "$(first)" SYNC_OK "RESUME at 5, inside the partial"
 is "$(cat "$E/$P")" 01234abc "the partial was cut at 5 and written after it"
-script "resume 1 f $K 8
+rawscript "resume 1 f $K 8
 write 1 x 4611686018427387904
 barrier"
 is "$OUT" $'barrier done=2 failed=1\nfail 1 SYNC_ERR_INVAL ' "a WRITE past 2^62 fails the handle"
@@ -128,7 +128,7 @@ is "$(first)" SYNC_ERR_NOENT "the failed handle's partial is not kept"
 is "$(temps)" "" "no temp left"
 
 run "$RAWCALL" default resume f "$K" 0 'hello, '
-script "partial f $K
+rawscript "partial f $K
 resume 1 f $K 7
 write 1 world 7
 commit 1 12 hello,\\x20world
@@ -138,7 +138,7 @@ like "$OUT" $'^SYNC_OK\nlength=7 hash=[0-9a-f]{32}\nbarrier done=3 failed=0$' \
 is "$(cat "$E/f")" 'hello, world' "f holds exactly the whole file"
 is "$(temps)" "" "the partial was renamed away by the COMMIT"
 run "$RAWCALL" default resume g "$K" 0 'hello, '
-script "resume 1 g $K 7
+rawscript "resume 1 g $K 7
 write 1 World 7
 commit 1 12 hello,\\x20world
 barrier"
@@ -172,12 +172,12 @@ for kind in symlink-file symlink-dir directory hard-link fifo foreign-file; do
 	unlike "$OUT" length "$kind: no length or hash of what it leads to"
 	run timeout 20 "$RAWCALL" default resume f "$K" 0 planted-over
 	is "$RC.$(first)" 0.SYNC_OK "$kind: RESUME at 0 opens a fresh temp"
-	script "resume 1 f $K 3
+	rawscript "resume 1 f $K 3
 write 1 x 3
 commit 1 4
 barrier"
 	is "$OUT" $'barrier done=3 failed=1\nfail 2 SYNC_ERR_CHECKSUM ' "$kind: RESUME at 3 is doomed"
-	script "resume 1 f $K 0
+	rawscript "resume 1 f $K 0
 write 1 fresh
 commit 1 5 fresh
 barrier"
@@ -205,12 +205,12 @@ a_says barrier
 is "$(a_reads)" "barrier done=2 failed=0" "session A writes a partial and keeps it open"
 run "$RAWCALL" default partial c "$K"
 is "$(first)" SYNC_ERR_NOENT "session B: PARTIAL of the key A holds is NOENT"
-script "resume 1 c $K 4
+rawscript "resume 1 c $K 4
 write 1 x 4
 commit 1 5
 barrier"
 is "$OUT" $'barrier done=3 failed=1\nfail 2 SYNC_ERR_CHECKSUM ' "session B: RESUME at 4 is doomed"
-script "resume 1 c $K 0
+rawscript "resume 1 c $K 0
 write 1 BBBB
 commit 1 4
 barrier"
