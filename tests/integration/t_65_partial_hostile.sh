@@ -19,7 +19,9 @@
 #   the first's partial and its commit are untouched;
 # - a read-only export refuses RESUME;
 # - the startup sweep removes what is planted under partial names (links
-#   themselves, never their targets) and old partials, keeps young ones.
+#   themselves, never their targets) and old partials, keeps young ones;
+# - syncd --root (no configuration file) keeps partials as long as the
+#   default expiry says, like a configured export.
 # Throughout, the sentinel outside the export stays identical.
 # shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -249,5 +251,16 @@ is "$(find "$E/s" -mindepth 1 | sort)" "$E/s/.syncd-tmp.part.5555555555555555555
 run "$RAWCALL" default partial s/x 55555555555555555555555555555555
 like "$OUT" $'^SYNC_OK\nlength=6 ' "the young partial can be resumed"
 outside_intact "after the sweep"
+stop_syncd
+
+# --- syncd --root keeps partials too (the default expiry, a day) ---------
+start_syncd --root "$E" || exit 1
+run "$RAWCALL" default resume r "$K" 0 interrupted
+is "$(first)" SYNC_OK "syncd --root: a resumable write, cut before its COMMIT"
+# unlocked: true once the session that wrote the partial has ended.
+unlocked() { [ -f "$E/$P" ] && flock -n "$E/$P" true; }
+wait_for 10 unlocked
+run "$RAWCALL" default partial r "$K"
+like "$OUT" $'^SYNC_OK\nlength=11 ' "syncd --root: the partial is kept for a resume"
 stop_syncd
 done_testing
