@@ -39,14 +39,28 @@ ln -s ../outside "$E/evil"
 stamp_tree "$O"
 before_outside=$(tree_manifest "$O")
 printf '[default]\npath = %s\n[ro]\npath = %s\nread only = yes\n' "$E" "$E" >"$T/syncd.conf"
-start_syncd -c "$T/syncd.conf" || exit 1
+# start ARGS: starts syncd with ARGS and learns its port (PORT), or stops the test.
+start() {
+	start_syncd "$@" || exit 1
+	PORT=$(syncd_port)
+	[ -n "$PORT" ] || { not_ok "rpcbind has syncd's port"; exit 1; }
+}
+start -c "$T/syncd.conf"
 
 # temps: the temp names (partials included) anywhere under the export.
 temps() { find "$E" -name '.syncd-tmp.*' | sort; }
 # first: the first line of OUT.
 first() { printf '%s' "${OUT%%$'\n'*}"; }
-# rawscript LINES: runs "rawcall default script" with LINES on stdin.
-rawscript() { RC=0; OUT=$("$RAWCALL" default script <<<"$1" 2>&1) || RC=$?; }
+# ended: true once syncd has at most $OPEN connections: a session's socket
+# is closed after its end (open writes dropped, partials kept, unlocked).
+OPEN=0
+ended() { [ "$(ss -Htn "( sport = :$PORT )" 2>/dev/null | wc -l)" -le "$OPEN" ]; }
+# settle: waits (10 s at most) until the sessions of the last calls ended.
+settle() { wait_for 10 ended || not_ok "syncd's sessions ended within 10 s"; }
+# call ARGS: "run rawcall ARGS" (20 s at most), then settle.
+call() { run timeout 20 "$RAWCALL" "$@"; settle; }
+# rawscript LINES: runs "rawcall default script" with LINES on stdin, then settle.
+rawscript() { RC=0; OUT=$("$RAWCALL" default script <<<"$1" 2>&1) || RC=$?; settle; }
 outside_intact() { is "$(tree_manifest "$O")" "$before_outside" "outside/ unchanged: $1"; }
 # absent NAME WHAT: passes if nothing (not even a link) is at NAME.
 absent() { if [ -e "$1" ] || [ -L "$1" ]; then not_ok "$2"; else ok "$2"; fi; }
@@ -54,24 +68,24 @@ absent() { if [ -e "$1" ] || [ -L "$1" ]; then not_ok "$2"; else ok "$2"; fi; }
 # --- paths ---------------------------------------------------------------
 for p in ../x /etc/passwd 'a/../../x' .. . 'd//f' 'd/' 'a\x00b' evil/secret evil/new \
     evil/sub/deep "$P" "d/$P" '.syncd-tmp.x'; do
-	run "$RAWCALL" default partial "$p" "$K"
+	call default partial "$p" "$K"
 	is "$(first)" SYNC_ERR_BADPATH "PARTIAL '$p': BADPATH"
-	run "$RAWCALL" default resume "$p" "$K" 0 data
+	call default resume "$p" "$K" 0 data
 	is "$(first)" SYNC_ERR_BADPATH "RESUME '$p': BADPATH"
 done
-run "$RAWCALL" default partial '' "$K"
+call default partial '' "$K"
 is "$(first)" SYNC_ERR_INVAL "PARTIAL of the export root: INVAL"
-run "$RAWCALL" default resume '' "$K" 0 data
+call default resume '' "$K" 0 data
 is "$(first)" SYNC_ERR_INVAL "RESUME of the export root: INVAL"
-run "$RAWCALL" default partial missing/f "$K"
+call default partial missing/f "$K"
 is "$(first)" SYNC_ERR_NOENT "PARTIAL below a missing directory: NOENT"
-run "$RAWCALL" default resume missing/f "$K" 0 data
+call default resume missing/f "$K" 0 data
 is "$(first)" SYNC_ERR_NOENT "RESUME below a missing directory: NOENT"
-run "$RAWCALL" default partial file/f "$K"
+call default partial file/f "$K"
 is "$(first)" SYNC_ERR_NOTDIR "PARTIAL below a regular file: NOTDIR"
-run "$RAWCALL" default resume file/f "$K" 0 data
+call default resume file/f "$K" 0 data
 is "$(first)" SYNC_ERR_NOTDIR "RESUME below a regular file: NOTDIR"
-run "$RAWCALL" default resume d "$K" 0 data
+call default resume d "$K" 0 data
 is "$(first)" SYNC_ERR_ISDIR "RESUME of a directory's name: ISDIR"
 is "$(temps)" "" "no temp or partial left by the refused calls"
 outside_intact "after bad paths"
@@ -80,32 +94,32 @@ outside_intact "after bad paths"
 mkdir "$E/k"
 for key in 2f2e2e2f2f2e2e2f2f2e2e2f2f2e2e2f 00000000000000000000000000000000 \
     ffffffffffffffffffffffffffffffff; do
-	run "$RAWCALL" default resume k/f "$key" 0 'key data'
+	call default resume k/f "$key" 0 'key data'
 	is "$(first)" SYNC_OK "RESUME with key $key: OK"
 	is "$(cat "$E/k/.syncd-tmp.part.$key" 2>&1)" 'key data' \
 		"the partial for $key is k/.syncd-tmp.part.$key, holding the data"
 done
 is "$(temps | wc -l)" 3 "three partials, nothing else"
 is "$(find "$E/k" -mindepth 1 -not -name '.syncd-tmp.part.*')" "" "k/ holds nothing but them"
-run "$RAWCALL" default put k/ref 'key data'
-run "$RAWCALL" default list-hash k
+call default put k/ref 'key data'
+call default list-hash k
 want_hash=$(sed -n 's/.* ref #//p' <<<"$OUT")
-run "$RAWCALL" default partial k/f ffffffffffffffffffffffffffffffff
+call default partial k/f ffffffffffffffffffffffffffffffff
 is "$OUT" "SYNC_OK"$'\n'"length=8 hash=$want_hash" \
 	"PARTIAL: the partial's length and content hash (as LIST's of the same bytes)"
-run "$RAWCALL" default partial k/other-name ffffffffffffffffffffffffffffffff
+call default partial k/other-name ffffffffffffffffffffffffffffffff
 is "$(first)" SYNC_OK "the partial belongs to its key and directory, not to a final name"
-run "$RAWCALL" default partial k/f 0123456789abcdef0123456789abcdef
+call default partial k/f 0123456789abcdef0123456789abcdef
 is "$(first)" SYNC_ERR_NOENT "PARTIAL of an unknown key: NOENT"
-run "$RAWCALL" default list k
+call default list k
 unlike "$OUT" 'syncd-tmp' "LIST does not show partials"
 rm -rf "$E/k"
 
 # --- offsets -------------------------------------------------------------
-run "$RAWCALL" default resume f "$K" 0 0123456789
+call default resume f "$K" 0 0123456789
 is "$(first)" SYNC_OK "a partial of 10 bytes"
 for off in 11 4611686018427387904 9223372036854775808 18446744073709551615; do
-	run "$RAWCALL" default resume f "$K" "$off" x
+	call default resume f "$K" "$off" x
 	is "$(first)" SYNC_OK "RESUME at $off, beyond the partial: opens (doomed), the WRITE ignored"
 	is "$(cat "$E/$P")" 0123456789 "the partial is neither cut nor written by it"
 	is "$(temps)" "$E/$P" "its fresh temp is gone with the connection"
@@ -118,18 +132,18 @@ is "$OUT" $'barrier done=3 failed=1\nfail 2 SYNC_ERR_CHECKSUM ' \
 	"RESUME at 2^64-1: its COMMIT fails with CHECKSUM (and the WRITE is ignored)"
 absent "$E/f" "nothing published under f"
 is "$(cat "$E/$P")" 0123456789 "the partial is intact after the doomed COMMIT"
-run "$RAWCALL" default resume f "$K" 5 abc
+call default resume f "$K" 5 abc
 is "$(first)" SYNC_OK "RESUME at 5, inside the partial"
 is "$(cat "$E/$P")" 01234abc "the partial was cut at 5 and written after it"
 rawscript "resume 1 f $K 8
 write 1 x 4611686018427387904
 barrier"
 is "$OUT" $'barrier done=2 failed=1\nfail 1 SYNC_ERR_INVAL ' "a WRITE past 2^62 fails the handle"
-run "$RAWCALL" default partial f "$K"
+call default partial f "$K"
 is "$(first)" SYNC_ERR_NOENT "the failed handle's partial is not kept"
 is "$(temps)" "" "no temp left"
 
-run "$RAWCALL" default resume f "$K" 0 'hello, '
+call default resume f "$K" 0 'hello, '
 rawscript "partial f $K
 resume 1 f $K 7
 write 1 world 7
@@ -139,7 +153,7 @@ like "$OUT" $'^SYNC_OK\nlength=7 hash=[0-9a-f]{32}\nbarrier done=3 failed=0$' \
 	"resumed at 7 and committed with the whole file's hash"
 is "$(cat "$E/f")" 'hello, world' "f holds exactly the whole file"
 is "$(temps)" "" "the partial was renamed away by the COMMIT"
-run "$RAWCALL" default resume g "$K" 0 'hello, '
+call default resume g "$K" 0 'hello, '
 rawscript "resume 1 g $K 7
 write 1 World 7
 commit 1 12 hello,\\x20world
@@ -169,10 +183,10 @@ planted_state() { stat -c '%F %i %h %s %U %a' "$E/$P"; find "$E/$P" -mindepth 1 
 for kind in symlink-file symlink-dir directory hard-link fifo foreign-file; do
 	planted "$kind"
 	state=$(planted_state)
-	run timeout 20 "$RAWCALL" default partial f "$K"
+	call default partial f "$K"
 	is "$RC.$(first)" 0.SYNC_ERR_NOENT "$kind at the partial's name: PARTIAL says NOENT at once"
 	unlike "$OUT" length "$kind: no length or hash of what it leads to"
-	run timeout 20 "$RAWCALL" default resume f "$K" 0 planted-over
+	call default resume f "$K" 0 planted-over
 	is "$RC.$(first)" 0.SYNC_OK "$kind: RESUME at 0 opens a fresh temp"
 	rawscript "resume 1 f $K 3
 write 1 x 3
@@ -198,6 +212,7 @@ mkfifo "$T/a.in" "$T/a.out"
 "$RAWCALL" default script <"$T/a.in" >"$T/a.out" 2>&1 &
 a_pid=$!
 exec {a_w}>"$T/a.in" {a_r}<"$T/a.out"
+OPEN=1
 # a_says LINE: sends LINE to session A.  a_reads: its next output line (10 s at most).
 a_says() { printf '%s\n' "$1" >&"$a_w"; }
 a_reads() { local line=; read -r -t 10 -u "$a_r" line; printf '%s' "$line"; }
@@ -205,7 +220,7 @@ a_says "resume 1 c $K 0"
 a_says "write 1 AAAA"
 a_says barrier
 is "$(a_reads)" "barrier done=2 failed=0" "session A writes a partial and keeps it open"
-run "$RAWCALL" default partial c "$K"
+call default partial c "$K"
 is "$(first)" SYNC_ERR_NOENT "session B: PARTIAL of the key A holds is NOENT"
 rawscript "resume 1 c $K 4
 write 1 x 4
@@ -227,12 +242,14 @@ is "$(cat "$E/c")" AAAAaaaa "c holds A's whole file, not a mix"
 exec {a_w}>&- {a_r}<&-
 wait "$a_pid"
 is "$?" 0 "session A's rawcall exits 0 when its input ends"
+OPEN=0
+settle
 is "$(temps)" "" "no temp or partial left"
 
 # --- read-only export ----------------------------------------------------
-run "$RAWCALL" ro resume f "$K" 0 data
+call ro resume f "$K" 0 data
 is "$(first)" SYNC_ERR_ROFS "RESUME on a read-only export: ROFS"
-run "$RAWCALL" ro partial f "$K"
+call ro partial f "$K"
 is "$(first)" SYNC_ERR_NOENT "PARTIAL on a read-only export only reads: NOENT"
 is "$(temps)" "" "nothing created on the read-only export"
 
@@ -245,22 +262,19 @@ mkfifo "$E/s/.syncd-tmp.part.33333333333333333333333333333333"
 printf 'old\n' >"$E/s/.syncd-tmp.part.44444444444444444444444444444444"
 touch -d '3 days ago' "$E/s/.syncd-tmp.part.44444444444444444444444444444444"
 printf 'young\n' >"$E/s/.syncd-tmp.part.55555555555555555555555555555555"
-start_syncd -c "$T/syncd.conf" || exit 1
+start -c "$T/syncd.conf"
 is "$(find "$E/s" -mindepth 1 | sort)" "$E/s/.syncd-tmp.part.55555555555555555555555555555555" \
 	"the startup sweep removed the planted link, hard link and FIFO and the old partial, kept the young one"
-run "$RAWCALL" default partial s/x 55555555555555555555555555555555
+call default partial s/x 55555555555555555555555555555555
 like "$OUT" $'^SYNC_OK\nlength=6 ' "the young partial can be resumed"
 outside_intact "after the sweep"
 stop_syncd
 
 # --- syncd --root keeps partials too (the default expiry, a day) ---------
-start_syncd --root "$E" || exit 1
-run "$RAWCALL" default resume r "$K" 0 interrupted
+start --root "$E"
+call default resume r "$K" 0 interrupted
 is "$(first)" SYNC_OK "syncd --root: a resumable write, cut before its COMMIT"
-# unlocked: true once the session that wrote the partial has ended.
-unlocked() { [ -f "$E/$P" ] && flock -n "$E/$P" true; }
-wait_for 10 unlocked
-run "$RAWCALL" default partial r "$K"
+call default partial r "$K"
 like "$OUT" $'^SYNC_OK\nlength=11 ' "syncd --root: the partial is kept for a resume"
 stop_syncd
 done_testing
