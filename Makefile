@@ -88,7 +88,7 @@ $(B)/fuzz/fuzz_xdr: $(call obj,fuzz/fuzz_xdr.c) $(GEN_OBJ)
 $(B)/fuzz/fuzz_%: $(call obj,fuzz/fuzz_%.c fuzz/fuzzlib.c) $(SERVER_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $^ $(LIBS)
-$(B)/fuzz/mkseeds: $(call obj,fuzz/mkseeds.c) $(GEN_OBJ)
+$(B)/fuzz/mkseeds: $(call obj,fuzz/mkseeds.c) $(COMMON_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 

@@ -10,6 +10,15 @@
  * the planted traps ("l", "abs", "hl", "..", deep and odd names).  Oracle:
  * the sentinel outside the export is unchanged after every sequence, with
  * no crash, leak or sanitizer report.
+ *
+ * Resumable writes: RESUME and PARTIAL draw their keys from a set of three
+ * and their offsets from a small table (beyond any partial's length
+ * included), and a step can end the session and start another, as a new
+ * connection would, so that partials are left behind, asked about and
+ * resumed.  Partials are kept as syncd keeps them (partials_init with a
+ * day's expiry; the expiry thread is not started): the list of kept ones
+ * can only hold a (directory, key) pair once, and the paths and keys here
+ * make a few dozen pairs at most, so it stays small across iterations.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +26,7 @@
 #include <time.h>
 
 #include "../server/ops.h"
+#include "../server/partial.h"
 #include "fuzzlib.h"
 #include "log.h"
 
@@ -30,8 +40,24 @@ static const char *const paths[] = {
 static const char *const targets[] = { "../outside", "/", "d", "..", "l/sub", "x" };
 #define NTARGETS (sizeof targets / sizeof targets[0])
 
+#define NKEYS 3                 /* RESUME and PARTIAL keys: 16 bytes of 'A', 'B' or 'C' */
+
+/* RESUME offsets: afresh, inside or at the end of a partial, beyond it, absurd. */
+static const uint64_t offsets[] = { 0, 1, 16, 100, 4096, 1ULL << 62, UINT64_MAX };
+#define NOFFSETS (sizeof offsets / sizeof offsets[0])
+
+#define EXPIRY_S 86400          /* partials are kept, as by default */
+
 static struct export ex;
 static struct session sess;
+
+/* Starts the session of a new connection on the export. */
+static void
+session_start(void)
+{
+	session_init(&sess, "fuzz", NULL, 0);
+	sess.export = &ex;
+}
 
 /* A sync_path for paths[i % NPATHS] (points into the table). */
 static sync_path
@@ -50,7 +76,7 @@ step(uint8_t op, uint8_t a, uint8_t b, uint8_t n)
 	static char data[256];
 	sync_time t = { 1000 + n, 0 };
 
-	switch (op % 14) {
+	switch (op % 17) {
 	case 0: {
 		create_args x = { a % 4, sp(b), n & 1 };
 		(void)op_create(&sess, &x);
@@ -67,7 +93,9 @@ step(uint8_t op, uint8_t a, uint8_t b, uint8_t n)
 		break;
 	}
 	case 3: {
-		commit_args x = { a % 4, n, 0600 | ((unsigned)b << 3), t, { 0, NULL } };
+		/* b's top bit: with a hash (the data buffer's first bytes). */
+		commit_args x = { a % 4, n, 0600 | ((unsigned)b << 3), t,
+		    { (b & 0x80) ? SYNC_HASH_LEN : 0, data } };
 		(void)op_commit(&sess, &x);
 		break;
 	}
@@ -131,8 +159,32 @@ step(uint8_t op, uint8_t a, uint8_t b, uint8_t n)
 	case 12:
 		staging_flush(&sess);
 		break;
-	default:
+	case 13:
 		memset(data, n, sizeof data);
+		break;
+	case 14: {
+		resume_args x = { a % 4, sp(b), { 0 }, offsets[(n / NKEYS) % NOFFSETS] };
+
+		memset(x.key, 'A' + n % NKEYS, sizeof x.key);
+		(void)op_resume(&sess, &x);
+		break;
+	}
+	case 15: {
+		partial_args x = { sp(a), { 0 } };
+		partial_res r;
+
+		memset(x.key, 'A' + b % NKEYS, sizeof x.key);
+		memset(&r, 0, sizeof r);
+		op_partial(&sess, &x, &r);
+		if (r.status == SYNC_OK && (r.partial_res_u.ok.hash.sync_hash_len != SYNC_HASH_LEN ||
+		    r.partial_res_u.ok.hash.sync_hash_val == NULL))
+			abort();        /* an answer without its hash */
+		xdr_free((xdrproc_t)xdr_partial_res, (char *)&r);
+		break;
+	}
+	default:                /* the connection ends; a new one starts */
+		session_end(&sess);
+		session_start();
 		break;
 	}
 }
@@ -149,10 +201,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ex.name = "default";
 		ex.path = (char *)st->export;
 		ex.root_fd = st->export_fd;
+		partials_init(EXPIRY_S);
 	}
 	fz_reset();
-	session_init(&sess, "fuzz", NULL, 0);
-	sess.export = &ex;
+	session_start();
 	for (size_t i = 0; i + 4 <= size && i < 4 * 256; i += 4)
 		step(data[i], data[i + 1], data[i + 2], data[i + 3]);
 	session_end(&sess);

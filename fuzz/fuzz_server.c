@@ -22,30 +22,44 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../server/config.h"
 #include "../server/conn.h"
+#include "../server/partial.h"
 #include "fuzzlib.h"
 #include "log.h"
 #include "monotime.h"
 
 #define WAIT_MS 10000           /* an input taking longer is a hang: abort */
+#define FILE_MAX (16 << 20)     /* RLIMIT_FSIZE: the largest file an input may make */
 
 static struct config cfg;
 
-/* Builds the configuration once: three exports over the stage. */
+/*
+ * Builds the configuration once: three exports over the stage.  Files are
+ * limited to FILE_MAX bytes (a WRITE beyond fails with EFBIG, SIGXFSZ
+ * ignored): a few bytes WRITTEN far out make a sparse file that COMMIT's
+ * hash, PARTIAL, SIGNATURE or LIST's hashes read whole, which in syncd
+ * costs time in proportion to the file's size, not to what the client
+ * sent, and would trip WAIT_MS here (a known limit, not a finding).
+ */
 static void
 setup(void)
 {
 	const struct fz_stage *st = fz_setup();
+	const struct rlimit fsize = { FILE_MAX, FILE_MAX };
 	char text[512], err[256];
 
 	if (cfg.nexports != 0)
 		return;
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+	if (setrlimit(RLIMIT_FSIZE, &fsize) != 0)
+		abort();
 	log_set_level(LOG_CRIT);        /* quiet: inputs provoke errors by the million */
 	snprintf(text, sizeof text, "[default]\npath = %s\n[ro]\npath = %s\nread only = yes\n"
 	    "[auth]\npath = %s\nsecrets file = /nonexistent\n", st->export, st->export,
@@ -58,6 +72,13 @@ setup(void)
 	}
 	for (size_t i = 0; i < cfg.nexports; i++)
 		cfg.exports[i].root_fd = st->export_fd;
+	/*
+	 * Partials are kept as by default, so that a switch of export can
+	 * leave one to PARTIAL and RESUME.  The expiry thread is not started:
+	 * the list of kept ones fills up (PARTIALS_MAX, a bounded array)
+	 * and then partials are removed at once, as syncd does when it is full.
+	 */
+	partials_init(cfg.partial_s);
 }
 
 /*

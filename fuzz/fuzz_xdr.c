@@ -26,6 +26,8 @@ static const struct {
 	T(read_args), T(read_res), T(barrier_res), T(signature_args), T(signature_res),
 	T(create_args), T(write_args), T(commit_args), T(abort_args), T(mkdir_args),
 	T(symlink_args), T(setattr_args), T(delete_args), T(copy_args),
+	/* Appended, so that the selector bytes of the older seeds keep their types. */
+	T(partial_args), T(partial_res), T(resume_args),
 };
 
 #define NTYPES (sizeof types / sizeof types[0])

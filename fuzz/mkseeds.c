@@ -17,6 +17,7 @@
 
 #include <rpc/rpc.h>
 
+#include "delta.h"
 #include "sync.h"
 
 static const char *outdir;
@@ -157,6 +158,13 @@ main(int argc, char **argv)
 	static const char strong[8] = "strong!!";
 	u_int weak = 0x1234;
 	signature_res gr;
+	/* A resumable write of "hello, world" to "big", cut after 7 bytes. */
+	resume_args rs = { 3, sp("big"), "resume-key-0001", 0 };
+	partial_args pa = { sp("big"), "resume-key-0001" };
+	write_args w1 = { 3, 0, 0, { 7, data } }, w2 = { 3, 7, 0, { 5, data + 7 } };
+	char whole[DELTA_HASH_LEN];
+	commit_args mc = { 3, sizeof data - 1, 0644, t, { DELTA_HASH_LEN, whole } };
+	partial_res pr;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: mkseeds DIR\n");
@@ -196,6 +204,14 @@ main(int argc, char **argv)
 	xdr_seed("setattr_args", 17, (xdrproc_t)xdr_setattr_args, &ta);
 	xdr_seed("delete_args", 18, (xdrproc_t)xdr_delete_args, &da);
 	xdr_seed("copy_args", 19, (xdrproc_t)xdr_copy_args, &ya);
+	delta_strong(data, sizeof data - 1, (unsigned char *)whole);
+	memset(&pr, 0, sizeof pr);
+	pr.partial_res_u.ok.length = sizeof data - 1;
+	pr.partial_res_u.ok.hash.sync_hash_len = DELTA_HASH_LEN;
+	pr.partial_res_u.ok.hash.sync_hash_val = whole;
+	xdr_seed("partial_args", 20, (xdrproc_t)xdr_partial_args, &pa);
+	xdr_seed("partial_res", 21, (xdrproc_t)xdr_partial_res, &pr);
+	xdr_seed("resume_args", 22, (xdrproc_t)xdr_resume_args, &rs);
 
 	/* fuzz_server: whole conversations. */
 	hello("default");
@@ -238,6 +254,25 @@ main(int argc, char **argv)
 	call(SYNC_AUTH, (xdrproc_t)xdr_auth_args, &aa);
 	call(SYNC_LIST, (xdrproc_t)xdr_list_args, &la);
 	server_seed("auth");
+	/*
+	 * Resume, as far as one connection goes: the HELLO that switches
+	 * export drops the open write and keeps its partial, as a connection's
+	 * end would; back on "default", PARTIAL finds 7 bytes, and the RESUME
+	 * from there is committed with the whole file's hash.
+	 */
+	hello("default");
+	call(SYNC_RESUME, (xdrproc_t)xdr_resume_args, &rs);
+	call(SYNC_WRITE, (xdrproc_t)xdr_write_args, &w1);
+	barrier();
+	hello("ro");
+	hello("default");
+	call(SYNC_PARTIAL, (xdrproc_t)xdr_partial_args, &pa);
+	rs.offset = 7;
+	call(SYNC_RESUME, (xdrproc_t)xdr_resume_args, &rs);
+	call(SYNC_WRITE, (xdrproc_t)xdr_write_args, &w2);
+	call(SYNC_COMMIT, (xdrproc_t)xdr_commit_args, &mc);
+	barrier();
+	server_seed("resume");
 
 	/* fuzz_sequence: steps of (op, a, b, n); see fuzz_sequence.c. */
 	{
@@ -247,10 +282,21 @@ main(int argc, char **argv)
 			8, 6, 0, 0, 12, 0, 0, 0, 10, 7, 0, 64, 9, 6, 0, 0 };
 		static const unsigned char delta[] = { 0, 1, 2, 1, 2, 1, 0, 4, 3, 1, 0, 4,
 			12, 0, 0, 0, 11, 2, 0, 0 };
+		/*
+		 * RESUME "d/g" (key A, offset 0), 32 bytes, a new session,
+		 * PARTIAL, RESUME at 16 (n = 6: key A, offsets[2]), 16 more
+		 * bytes, COMMIT, flush, READ; then RESUME key A beyond the
+		 * partial (n = 12: offsets[4]) and its doomed COMMIT.
+		 */
+		static const unsigned char resume[] = { 13, 0, 0, 'x', 14, 1, 3, 0,
+			1, 1, 0, 32, 16, 0, 0, 0, 15, 3, 0, 0, 14, 1, 3, 6, 1, 1, 1, 16,
+			3, 1, 0, 32, 12, 0, 0, 0, 10, 3, 0, 64, 14, 2, 3, 12, 3, 2, 0, 0,
+			12, 0, 0, 0 };
 
 		save("fuzz_sequence", "put", put, sizeof put);
 		save("fuzz_sequence", "trap", trap, sizeof trap);
 		save("fuzz_sequence", "delta", delta, sizeof delta);
+		save("fuzz_sequence", "resume", resume, sizeof resume);
 	}
 	return 0;
 }

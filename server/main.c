@@ -263,7 +263,8 @@ usage:
 
 /*
  * Makes cfg a configuration with one read-write export "default" at the
- * canonical form of dir.  Returns 0, or EX_CONFIG / EX_OSERR (logged).
+ * canonical form of dir, and a configuration file's defaults otherwise.
+ * Returns 0, or EX_CONFIG / EX_OSERR (logged).
  */
 static int
 config_from_root(const char *dir, struct config *cfg)
@@ -288,6 +289,7 @@ config_from_root(const char *dir, struct config *cfg)
 	e->uid = e->gid = -1;
 	cfg->exports = e;
 	cfg->nexports = 1;
+	cfg->partial_s = CONFIG_PARTIAL_DEFAULT;
 	return 0;
 }
 

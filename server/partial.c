@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,10 +70,23 @@ partial_is_name(const char *name)
 }
 
 /*
- * Opens name in dirfd with flags (confine_open_regular) if it is a regular
- * file with a single link: a partial is only ever a file syncd made, so
- * one that has another name somewhere is not written through.  Returns the
- * fd, or -1 with errno (EINVAL for anything but such a file).
+ * Returns 1 if sb is a plain file of ours: a regular file with one link,
+ * owned by the user this thread writes as (its filesystem uid: syncd's, or
+ * the export's uid; setfsuid() with an invalid id only returns it).  A
+ * file of another user could be read or changed through a descriptor that
+ * user keeps, after syncd wrote into it or even after it was published.
+ */
+static int
+plain_ours(const struct stat *sb)
+{
+	return S_ISREG(sb->st_mode) && sb->st_nlink == 1 &&
+	    sb->st_uid == (uid_t)setfsuid((uid_t)-1);
+}
+
+/*
+ * Opens name in dirfd with flags (confine_open_regular: never a link, FIFO
+ * or device) if it is a plain file of ours (plain_ours).  Returns the fd,
+ * or -1 with errno (EINVAL for anything else).
  */
 static int
 open_plain(int dirfd, const char *name, int flags)
@@ -85,12 +99,41 @@ open_plain(int dirfd, const char *name, int flags)
 			errno = EINVAL;
 		return -1;
 	}
-	if (sb.st_nlink != 1) {
+	if (!plain_ours(&sb)) {
 		close(fd);
 		errno = EINVAL;
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * Takes the lock how (LOCK_EX or LOCK_SH, never waiting) on fd, which was
+ * opened from name in dirfd, then checks that name still is that file: one
+ * unlinked by the expiry or renamed away by a COMMIT between the open and
+ * the lock must not be used, since the name may be another file's by now
+ * and the COMMIT's rename goes by name.  Fills *sb (fstat of fd, after the
+ * lock).  Returns 0, or -1 with errno (EBUSY: held by another connection,
+ * or no longer under name).
+ */
+static int
+lock_named(int dirfd, const char *name, int fd, int how, struct stat *sb)
+{
+	struct stat now;
+
+	if (flock(fd, how | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			errno = EBUSY;
+		return -1;
+	}
+	if (fstat(fd, sb) != 0)
+		return -1;
+	if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    now.st_dev != sb->st_dev || now.st_ino != sb->st_ino) {
+		errno = EBUSY;
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -101,12 +144,7 @@ partial_open(int dirfd, const char *name, uint64_t offset)
 
 	if ((fd = open_plain(dirfd, name, O_RDWR | (offset == 0 ? O_CREAT : 0))) < 0)
 		return -1;
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		if (errno == EWOULDBLOCK)
-			errno = EBUSY;
-		goto fail;
-	}
-	if (fstat(fd, &sb) != 0)
+	if (lock_named(dirfd, name, fd, LOCK_EX, &sb) != 0)
 		goto fail;
 	if ((uint64_t)sb.st_size < offset) {
 		errno = ENODATA;
@@ -132,6 +170,7 @@ op_partial(struct session *s, const partial_args *a, partial_res *r)
 {
 	char path[PATH_BUF], name[PARTIAL_NAME_BUF];
 	unsigned char *hash = NULL;
+	struct stat sb;
 	const char *leaf;
 	uint64_t len;
 	int pfd = -1, fd = -1;
@@ -147,7 +186,8 @@ op_partial(struct session *s, const partial_args *a, partial_res *r)
 		goto out;
 	}
 	partial_name(a->key, name);
-	if ((fd = open_plain(pfd, name, O_RDONLY)) < 0 || flock(fd, LOCK_SH | LOCK_NB) != 0) {
+	if ((fd = open_plain(pfd, name, O_RDONLY)) < 0 ||
+	    lock_named(pfd, name, fd, LOCK_SH, &sb) != 0) {
 		r->status = SYNC_ERR_NOENT;
 		goto out;
 	}

@@ -42,9 +42,11 @@ int partial_is_name(const char *name);
  * Opens the partial name in the directory dirfd for writing and takes its
  * lock: with offset 0 it is created if missing and emptied; otherwise it
  * must exist with at least offset bytes and is cut to offset.  It must be
- * a regular file with a single link.  Returns the fd (O_RDWR), or -1 with
- * errno: EBUSY if another connection holds it, ENOENT if missing, ENODATA
- * if shorter than offset, EINVAL if not a plain file; others as open.
+ * a regular file with a single link, owned by the user the calling thread
+ * writes as (another user's file is never written into, nor published).
+ * Returns the fd (O_RDWR), or -1 with errno: EBUSY if another connection
+ * holds it (or took it away meanwhile), ENOENT if missing, ENODATA if
+ * shorter than offset, EINVAL if not such a plain file; others as open.
  */
 int partial_open(int dirfd, const char *name, uint64_t offset);
 

@@ -19,6 +19,11 @@
  *         | signature PATH        (SIGNATURE)
  *         | copy PATH BOFF LEN    (CREATE with basis + COPY of LEN bytes at
  *                                 BOFF of the basis to offset 0 + COMMIT)
+ *         | partial PATH KEY      (PARTIAL for KEY, 32 hex digits: prints the
+ *                                 status and, if OK, "length=N hash=HEX")
+ *         | resume PATH KEY OFFSET DATA (RESUME of KEY at OFFSET + WRITE of
+ *                                 DATA at OFFSET, then BARRIER and no COMMIT:
+ *                                 the connection ends, leaving a partial)
  *         | put-zstd PATH DATA HOW (CREATE + one compressed WRITE + COMMIT of
  *                                 DATA's size; HOW: "ok" (DATA's frame,
  *                                 raw_len = its size), a number (that frame,
@@ -29,18 +34,25 @@
  *         | script                (batched calls read from stdin, one a
  *                                 line, sent in order: "put H PATH DATA"
  *                                 (CREATE+WRITE+COMMIT: 3 calls), "create H
- *                                 PATH", "write H DATA" (at offset 0),
- *                                 "commit H SIZE", "mkdir PATH", "delete
- *                                 PATH", "symlink PATH TARGET", "setattr
- *                                 PATH MODE", "hello EXPORT" (prints "hello
- *                                 STATUS"), "null" (the NULL procedure: a
- *                                 round trip that ends no batch), "read
- *                                 PATH" and "list PATH" (printed as the
- *                                 read and list operations print), and
- *                                 "barrier", which prints
- *                                 "barrier done=N failed=M" and a line
+ *                                 PATH", "write H DATA [OFFSET]" (at 0
+ *                                 unless given), "commit H SIZE [WHOLE]"
+ *                                 (with WHOLE, the COMMIT carries the hash
+ *                                 of the bytes WHOLE), "resume H PATH KEY
+ *                                 OFFSET", "partial PATH KEY" (printed as
+ *                                 the partial operation prints), "mkdir
+ *                                 PATH", "delete PATH", "symlink PATH
+ *                                 TARGET", "setattr PATH MODE", "hello
+ *                                 EXPORT" (prints "hello STATUS"), "null"
+ *                                 (the NULL procedure: a round trip
+ *                                 that ends no batch), "read PATH" and
+ *                                 "list PATH" (printed as the read and
+ *                                 list operations print), and "barrier",
+ *                                 which prints "barrier done=N
+ *                                 failed=M" and a line
  *                                 "fail INDEX STATUS PATH" per itemised
- *                                 failure, in the reply's order)
+ *                                 failure, in the reply's order); its
+ *                                 output is flushed line by line, so a
+ *                                 test can converse with it through pipes)
  *   rawcall [--port P] [--host H] [--timeout S] --proc N --bytes HEX [EXPORT]
  *   rawcall --rpcb-set PORT
  *
@@ -136,6 +148,7 @@ usage(void)
 	    "  OP: hello | list PATH | list-hash PATH | read PATH OFFSET COUNT | mkdir PATH\n"
 	    "      | symlink PATH TARGET | delete PATH | setattr PATH MODE | put PATH DATA\n"
 	    "      | put-hash PATH DATA HASH | signature PATH | copy PATH BOFF LEN\n"
+	    "      | partial PATH KEY | resume PATH KEY OFFSET DATA\n"
 	    "      | put-zstd PATH DATA ok|RAWLEN|corrupt|truncated|two|plain | script\n"
 	    "       rawcall [--port P] [--host H] --proc N --bytes HEX [EXPORT]\n"
 	    "       rawcall --rpcb-set PORT\n");
@@ -609,6 +622,22 @@ do_signature(CLIENT *cl, sync_path path)
 	return EXIT_DONE;
 }
 
+/* Parses exactly 32 hex digits into out (16 bytes).  Returns 0, or -1. */
+static int
+parse_hex16(const char *s, char out[DELTA_HASH_LEN])
+{
+	if (strlen(s) != 2 * DELTA_HASH_LEN)
+		return -1;
+	for (int i = 0; i < DELTA_HASH_LEN; i++) {
+		char hex[3] = { s[2 * i], s[2 * i + 1], '\0' };
+
+		if (!isxdigit((unsigned char)hex[0]) || !isxdigit((unsigned char)hex[1]))
+			return -1;
+		out[i] = (char)strtoul(hex, NULL, 16);
+	}
+	return 0;
+}
+
 /*
  * Parses the put-hash HASH argument for data into out (DELTA_HASH_LEN
  * bytes): 32 hex digits, "good" (data's real hash) or "short" (15 bytes).
@@ -627,17 +656,51 @@ parse_hash(const char *s, const sync_path *data, char out[DELTA_HASH_LEN], u_int
 		*len = DELTA_HASH_LEN - 1;
 		return 0;
 	}
-	if (strlen(s) != 2 * DELTA_HASH_LEN)
+	if (parse_hex16(s, out) != 0)
 		return -1;
-	for (int i = 0; i < DELTA_HASH_LEN; i++) {
-		char hex[3] = { s[2 * i], s[2 * i + 1], '\0' };
-
-		if (!isxdigit((unsigned char)hex[0]) || !isxdigit((unsigned char)hex[1]))
-			return -1;
-		out[i] = (char)strtoul(hex, NULL, 16);
-	}
 	*len = DELTA_HASH_LEN;
 	return 0;
+}
+
+/*
+ * PARTIAL of path for key; prints the status and, on OK, "length=N
+ * hash=HEX".  Returns an exit code.
+ */
+static int
+do_partial(CLIENT *cl, sync_path path, const char key[SYNC_HASH_LEN])
+{
+	partial_args a = { path, { 0 } };
+	partial_res r;
+
+	memcpy(a.key, key, SYNC_HASH_LEN);
+	memset(&r, 0, sizeof r);
+	if (clnt_call(cl, SYNC_PARTIAL, XDRPROC(xdr_partial_args), (caddr_t)&a,
+	    XDRPROC(xdr_partial_res), (caddr_t)&r, call_timeout) != RPC_SUCCESS) {
+		print_rpc_error(cl);
+		return EXIT_FAIL;
+	}
+	printf("%s\n", status_name(r.status));
+	if (r.status == SYNC_OK) {
+		partial_ok *ok = &r.partial_res_u.ok;
+
+		printf("length=%llu hash=", (unsigned long long)ok->length);
+		for (u_int k = 0; k < ok->hash.sync_hash_len; k++)
+			printf("%02x", (unsigned char)ok->hash.sync_hash_val[k]);
+		putchar('\n');
+	}
+	xdr_free(XDRPROC(xdr_partial_res), (char *)&r);
+	return EXIT_DONE;
+}
+
+/* Sends RESUME of handle h for path and key at offset.  Returns 0, or -1 (printed). */
+static int
+send_resume(CLIENT *cl, sync_handle h, sync_path path, const char key[SYNC_HASH_LEN],
+    uint64_t offset)
+{
+	resume_args a = { h, path, { 0 }, offset };
+
+	memcpy(a.key, key, SYNC_HASH_LEN);
+	return batch(cl, SYNC_RESUME, XDRPROC(xdr_resume_args), &a);
 }
 
 /*
@@ -726,18 +789,38 @@ script_line(CLIENT *cl, char **w, int n)
 		create_args ca = { strtoull(w[1], NULL, 0), p, FALSE };
 
 		rc = batch(cl, SYNC_CREATE, XDRPROC(xdr_create_args), &ca);
-	} else if (strcmp(op, "write") == 0 && n == 3) {
+	} else if (strcmp(op, "write") == 0 && (n == 3 || n == 4)) {
 		if (decode_arg(w[2], &d) < 0)
 			goto out;
-		write_args wa = { strtoull(w[1], NULL, 0), 0, 0,
-		    { d.sync_path_len, d.sync_path_val } };
+		write_args wa = { strtoull(w[1], NULL, 0), n == 4 ? strtoull(w[3], NULL, 0) : 0,
+		    0, { d.sync_path_len, d.sync_path_val } };
 
 		rc = batch(cl, SYNC_WRITE, XDRPROC(xdr_write_args), &wa);
-	} else if (strcmp(op, "commit") == 0 && n == 3) {
+	} else if (strcmp(op, "commit") == 0 && (n == 3 || n == 4)) {
+		char whole[DELTA_HASH_LEN];
 		commit_args ma = { strtoull(w[1], NULL, 0), strtoull(w[2], NULL, 0), 0644,
 		    now, { 0, NULL } };
 
+		if (n == 4) {
+			if (decode_arg(w[3], &d) < 0)
+				goto out;
+			delta_strong(d.sync_path_val, d.sync_path_len, (unsigned char *)whole);
+			ma.hash.sync_hash_len = DELTA_HASH_LEN;
+			ma.hash.sync_hash_val = whole;
+		}
 		rc = batch(cl, SYNC_COMMIT, XDRPROC(xdr_commit_args), &ma);
+	} else if (strcmp(op, "resume") == 0 && n == 5) {
+		char key[SYNC_HASH_LEN];
+
+		if (decode_arg(w[2], &p) < 0 || parse_hex16(w[3], key) != 0)
+			goto out;
+		rc = send_resume(cl, strtoull(w[1], NULL, 0), p, key, strtoull(w[4], NULL, 0));
+	} else if (strcmp(op, "partial") == 0 && n == 3) {
+		char key[SYNC_HASH_LEN];
+
+		if (decode_arg(w[1], &p) < 0 || parse_hex16(w[2], key) != 0)
+			goto out;
+		rc = do_partial(cl, p, key) == EXIT_DONE ? 0 : -1;
 	} else if ((strcmp(op, "mkdir") == 0 || strcmp(op, "delete") == 0) && n == 2) {
 		if (decode_arg(w[1], &p) < 0)
 			goto out;
@@ -807,6 +890,7 @@ do_script(CLIENT *cl)
 			continue;
 		switch (script_line(cl, w, n)) {
 		case 0:
+			fflush(stdout);         /* a test may be conversing through a pipe */
 			break;
 		case 1:
 			fprintf(stderr, "rawcall: script line %lu: malformed\n", lineno);
@@ -916,7 +1000,9 @@ main(int argc, char **argv)
 	    ((strcmp(op, "symlink") == 0 || strcmp(op, "setattr") == 0 ||
 	      strcmp(op, "put") == 0) && nargs != 2) ||
 	    ((strcmp(op, "read") == 0 || strcmp(op, "put-hash") == 0 ||
-	      strcmp(op, "copy") == 0 || strcmp(op, "put-zstd") == 0) && nargs != 3))
+	      strcmp(op, "copy") == 0 || strcmp(op, "put-zstd") == 0) && nargs != 3) ||
+	    (strcmp(op, "partial") == 0 && nargs != 2) ||
+	    (strcmp(op, "resume") == 0 && nargs != 4))
 		return usage();
 	if (nargs >= 1 && decode_arg(argv[2], &p1) < 0)
 		return usage();
@@ -933,6 +1019,12 @@ main(int argc, char **argv)
 	u_int hash_len = 0;
 
 	if (strcmp(op, "put-hash") == 0 && parse_hash(argv[4], &p2, hash, &hash_len) < 0)
+		return usage();
+	/* PARTIAL's and RESUME's KEY goes where put-hash's HASH would. */
+	if ((strcmp(op, "partial") == 0 || strcmp(op, "resume") == 0) &&
+	    parse_hex16(argv[3], hash) != 0)
+		return usage();
+	if (strcmp(op, "resume") == 0 && decode_arg(argv[5], &p2) < 0)
 		return usage();
 
 	if ((cl = connect_server(host, port)) == NULL)
@@ -989,6 +1081,15 @@ main(int argc, char **argv)
 		rc = do_list(cl, p1, strcmp(op, "list-hash") == 0);
 	} else if (strcmp(op, "signature") == 0) {
 		rc = do_signature(cl, p1);
+	} else if (strcmp(op, "partial") == 0) {
+		rc = do_partial(cl, p1, hash);
+	} else if (strcmp(op, "resume") == 0) {
+		uint64_t off = strtoull(argv[4], NULL, 0);
+		write_args wa = { 1, off, 0, { p2.sync_path_len, p2.sync_path_val } };
+
+		if (send_resume(cl, 1, p1, hash, off) == 0 &&
+		    batch(cl, SYNC_WRITE, XDRPROC(xdr_write_args), &wa) == 0)
+			rc = barrier(cl, 2);
 	} else if (strcmp(op, "read") == 0) {
 		rc = do_read(cl, p1, strtoull(argv[3], NULL, 0),
 		    (unsigned)strtoul(argv[4], NULL, 0));
