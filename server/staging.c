@@ -133,6 +133,7 @@ struct wfile {
 	uint64_t     basis_size; /* its size when opened: COPY's bound */
 	sync_status  lost;      /* a syncfs failed meanwhile: COMMIT fails with this */
 	uint64_t     behind;    /* writeback started for the bytes before this offset */
+	uint64_t     end;       /* the temp's size: no WRITE or COPY may start past it */
 	int          keyed;     /* tmp is a partial (RESUME): kept if the session ends */
 	const struct export *export;  /* where the partial would be kept */
 	char         tmp[PARTIAL_NAME_BUF];  /* the longer of the two kinds of temp names */
@@ -402,6 +403,7 @@ partial_take(struct session *s, struct wfile *w, const char *key, uint64_t offse
 	if ((w->fd = partial_open(w->dir->fd, w->tmp, offset)) >= 0) {
 		w->keyed = 1;
 		w->behind = offset;
+		w->end = offset;
 		return 0;
 	}
 	if (errno != EBUSY && errno != ENOENT && errno != ENODATA && errno != EINVAL)
@@ -622,9 +624,11 @@ write_behind(struct wfile *w, uint64_t end)
 
 /*
  * WRITE: pwrite()s all of the data (decoded first when compressed) at the
- * offset.  Any failure, including an offset past STAGING_OFFSET_MAX or
- * compressed data that is refused, marks the handle failed (its COMMIT
- * fails).
+ * offset.  Any failure, including an offset past the temp's end (a gap
+ * would make a sparse file, which every later hash of it -- COMMIT's,
+ * PARTIAL's, LIST's -- reads in full: a few bytes on the wire could pin a
+ * thread for hours), data past STAGING_OFFSET_MAX, or compressed data that
+ * is refused, marks the handle failed (its COMMIT fails).
  */
 sync_status
 op_write(struct session *s, const write_args *a)
@@ -646,8 +650,7 @@ op_write(struct session *s, const write_args *a)
 	}
 	if ((rc = write_payload(s, w, a, &p, &left)) != SYNC_OK)
 		goto fail;
-	if (off > STAGING_OFFSET_MAX || left > STAGING_OFFSET_MAX - off ||
-	    (left != 0 && p == NULL)) {
+	if (off > w->end || left > STAGING_OFFSET_MAX - off || (left != 0 && p == NULL)) {
 		rc = SYNC_ERR_INVAL;
 		goto fail;
 	}
@@ -670,6 +673,8 @@ op_write(struct session *s, const write_args *a)
 		left -= (size_t)n;
 	}
 	write_behind(w, off);
+	if (off > w->end)
+		w->end = off;
 	rc = SYNC_OK;
 	goto out;
 fail:
@@ -764,7 +769,8 @@ copy_range(int in, uint64_t in_off, int out, uint64_t out_off, uint64_t len)
  * COPY: copies a->length bytes of the handle's basis at a->basis_offset
  * into its temp at a->offset.  INVAL if the handle has no basis, if the
  * range is not inside the basis (as it was at CREATE), or if the target
- * range passes STAGING_OFFSET_MAX; IO if the basis shrank meanwhile.  Any
+ * range starts past the temp's end (as for WRITE) or passes
+ * STAGING_OFFSET_MAX; IO if the basis shrank meanwhile.  Any
  * failure marks the handle failed, like WRITE's.
  */
 sync_status
@@ -785,7 +791,7 @@ op_copy(struct session *s, const copy_args *a)
 	/* Each test keeps to one subtraction that cannot wrap. */
 	if (w->basis_fd < 0 || a->length > w->basis_size ||
 	    a->basis_offset > w->basis_size - a->length ||
-	    a->offset > STAGING_OFFSET_MAX || a->length > STAGING_OFFSET_MAX - a->offset) {
+	    a->offset > w->end || a->length > STAGING_OFFSET_MAX - a->offset) {
 		log_debug("%s: copy %s: range outside the basis or the file limit", s->peer,
 		    w->path);
 		rc = SYNC_ERR_INVAL;
@@ -807,6 +813,8 @@ op_copy(struct session *s, const copy_args *a)
 		done += piece;
 		write_behind(w, a->offset + done);
 	}
+	if (a->offset + a->length > w->end)
+		w->end = a->offset + a->length;
 	rc = SYNC_OK;
 	goto out;
 fail:

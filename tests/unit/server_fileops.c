@@ -679,11 +679,11 @@ test_write_path(void)
 	struct stat sb;
 	unsigned int nf;
 
-	/* Out-of-order chunks, setuid stripped, nanosecond mtime. */
+	/* Chunks rewritten out of order (never past the end), setuid stripped, nanosecond mtime. */
 	CHECK(do_create(1, sp("f.txt")) == SYNC_OK, "create f.txt");
 	CHECK(count_temps() == 1 && !exists("f.txt"), "a temp exists, the final name not");
-	CHECK(do_write(1, 6, "world", 5) == SYNC_OK && do_write(1, 0, "hello ", 6) == SYNC_OK,
-	    "two writes");
+	CHECK(do_write(1, 0, "HELLO ", 6) == SYNC_OK && do_write(1, 6, "world", 5) == SYNC_OK &&
+	    do_write(1, 0, "hello ", 6) == SYNC_OK, "three writes, the last over the first");
 	CHECK(do_commit(1, 11, 04755, 1234567890, 123456789) == SYNC_OK, "commit");
 	CHECK(!exists("f.txt"), "not visible before the flush");
 	CHECK(do_write(1, 0, "x", 1) == SYNC_ERR_BADHANDLE, "handle closed by commit");
@@ -728,6 +728,10 @@ test_write_path(void)
 	CHECK(!exists("i") && count_temps() == 0, "failed handle leaves nothing");
 	CHECK(do_create(5, sp("i")) == SYNC_OK &&
 	    do_write(5, (1ULL << 62), "x", 1) == SYNC_ERR_INVAL, "offset beyond 2^62: INVAL");
+	CHECK(do_abort(5) == SYNC_OK, "abort 5");
+	CHECK(do_create(5, sp("i")) == SYNC_OK && do_write(5, 0, "ab", 2) == SYNC_OK &&
+	    do_write(5, 2, "cd", 2) == SYNC_OK && do_write(5, 5, "x", 1) == SYNC_ERR_INVAL,
+	    "a WRITE past the temp's end (a hole): INVAL");
 	CHECK(do_abort(5) == SYNC_OK, "abort 5");
 	CHECK(do_create(6, sp("i")) == SYNC_OK &&
 	    do_commit(6, 0, 0644, 0, 1000000000) == SYNC_ERR_INVAL && !exists("i") &&
