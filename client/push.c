@@ -946,11 +946,11 @@ send_whole(struct stream *s, const char *rel, const char *d, int fd, const struc
 	int rc;
 
 	*out = FILE_FAILED;
-	if (resumable && delta_hash_start(&hs) != 0) {
-		local_error(s, rel, strerror(errno));
-		return REMOTE_OK;
-	}
 	if (resumable) {
+		if (delta_hash_start(&hs) != 0) {
+			local_error(s, rel, strerror(errno));
+			return REMOTE_OK;
+		}
 		resume_key(d, sb, key);
 		rc = resume_point(s, d, fd, sb, key, &hs, &from);
 		if (rc == REMOTE_OK)

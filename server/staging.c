@@ -131,7 +131,8 @@ struct wfile {
 	int          failed;    /* a WRITE or COPY failed: COMMIT must fail */
 	int          basis_fd;  /* CREATE with basis: the old file, O_RDONLY; else -1 */
 	uint64_t     basis_size; /* its size when opened: COPY's bound */
-	sync_status  lost;      /* a syncfs failed meanwhile: COMMIT fails with this */
+	sync_status  lost;      /* COMMIT fails with this: a syncfs failed meanwhile, or
+	                           RESUME could not have the partial (data ignored) */
 	uint64_t     behind;    /* writeback started for the bytes before this offset */
 	uint64_t     end;       /* the temp's size: no WRITE or COPY may start past it */
 	int          keyed;     /* tmp is a partial (RESUME): kept if the session ends */

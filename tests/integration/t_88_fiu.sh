@@ -115,13 +115,15 @@ if [ -n "${ASAN_OPTIONS:-}" ]; then
 	exit
 fi
 
-# syncd-fiu with the POSIX preload; every point starts off.  One malloc
-# arena: with one per thread (glibc's default), how many arenas a round
-# happens to create moves the RSS by megabytes, which row 11's memory check
-# would take for a leak.
+# syncd-fiu with the POSIX preload; every point starts off.  glibc is
+# told to keep no memory that a round may or may not leave behind, which
+# row 11's memory check would take for a leak: one malloc arena (not one
+# per thread), a fixed mmap threshold (large blocks always go back to the
+# system when freed), and no cache of the stacks of ended threads.
 cat >"$T/syncd-preload" <<EOF
 #!/bin/sh
-MALLOC_ARENA_MAX=1 LD_PRELOAD=$FIU_PRELOAD exec "$BIN/tests/syncd-fiu" "\$@"
+GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=131072:glibc.pthread.stack_cache_size=0 \
+LD_PRELOAD=$FIU_PRELOAD exec "$BIN/tests/syncd-fiu" "\$@"
 EOF
 chmod +x "$T/syncd-preload"
 SYNCD="$T/syncd-preload"
