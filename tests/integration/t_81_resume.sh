@@ -144,7 +144,9 @@ head -c "$SIZE" /dev/urandom >"$S/big.bin"
 stalled_push
 interrupt client
 check "an abandoned partial expires (partial expiry = 2)" wait_for 20 no_partial
-like "$(cat "$SYNCD_LOG")" "partial t/\.syncd-tmp\.part\.[0-9a-f]{32} expired" "the expiry is logged"
+# (logged just after the unlink: wait for it too)
+expired_logged() { grep -Eq "partial t/\.syncd-tmp\.part\.[0-9a-f]{32} expired" "$SYNCD_LOG"; }
+check "the expiry is logged" wait_for 5 expired_logged
 stop_syncd
 
 # ... and at startup: an old partial is removed, a young one kept.
