@@ -8,6 +8,10 @@ PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 SBINDIR    ?= $(PREFIX)/sbin
 SYSCONFDIR ?= $(PREFIX)/etc
+MANDIR     ?= $(PREFIX)/share/man
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+# Debian keeps units in /lib/systemd/system; elsewhere beside the prefix.
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
 INSTALL    ?= install
 RPCGEN     ?= rpcgen
 CFLAGS     ?= -O2 -g
@@ -42,7 +46,7 @@ DEPS = gcc make libc6-dev libtirpc-dev rpcsvc-proto rpcbind pkgconf \
        iproute2 util-linux mount e2fsprogs procps libxxhash-dev libzstd-dev \
        libssl-dev clang libclang-rt-14-dev fiu-utils libfiu-dev
 
-.PHONY: all tests check demo deps install clean fuzz fuzz-build fuzzers fuzz-seeds
+.PHONY: all tests check demo deps install uninstall clean fuzz fuzz-build fuzzers fuzz-seeds
 
 all: $(B)/syncd $(B)/syncctl
 
@@ -174,10 +178,31 @@ $(B)/bench/relay: bench/relay.c
 	@mkdir -p $(@D)
 	$(CC) -D_GNU_SOURCE $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
+# The layout the Debian package ships (debian/ builds with PREFIX=/usr
+# SYSCONFDIR=/etc).  An existing syncd.conf is never overwritten.
+MANPAGES = docs/man/syncctl.1 docs/man/syncd.conf.5 docs/man/syncd.8
+
 install: all
-	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man,1 5 8)
 	$(INSTALL) -m 0755 $(B)/syncd $(DESTDIR)$(SBINDIR)/syncd
 	$(INSTALL) -m 0755 $(B)/syncctl $(DESTDIR)$(BINDIR)/syncctl
+	for m in $(MANPAGES); do \
+		$(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/ || exit 1; \
+	done
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		dist/syncd.service.in > $(DESTDIR)$(UNITDIR)/syncd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/syncd.service
+	$(INSTALL) -m 0644 dist/syncd.sysusers $(DESTDIR)$(SYSUSERSDIR)/syncd.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/syncd.conf ] || \
+		$(INSTALL) -m 0644 dist/syncd.conf $(DESTDIR)$(SYSCONFDIR)/syncd.conf
+
+# Removes what install put there except syncd.conf (it may hold edits).
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/syncd $(DESTDIR)$(BINDIR)/syncctl \
+		$(DESTDIR)$(UNITDIR)/syncd.service $(DESTDIR)$(SYSUSERSDIR)/syncd.conf \
+		$(foreach m,$(MANPAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
 
 clean:
 	rm -rf build build-asan build-fuzz
