@@ -46,7 +46,7 @@ DEPS = gcc make libc6-dev libtirpc-dev rpcsvc-proto rpcbind pkgconf \
        iproute2 util-linux mount e2fsprogs procps libxxhash-dev libzstd-dev \
        libssl-dev clang libclang-rt-14-dev fiu-utils libfiu-dev
 
-.PHONY: all tests check demo deps install uninstall clean fuzz fuzz-build fuzzers fuzz-seeds
+.PHONY: all tests check demo deps package install uninstall clean fuzz fuzz-build fuzzers fuzz-seeds
 
 all: $(B)/syncd $(B)/syncctl
 
@@ -132,6 +132,19 @@ endef
 # Installs the build, test and run dependencies that are missing.
 deps:
 	$(call apt_missing,$(DEPS))
+
+# What `make package` needs besides DEPS: the Debian build tools.
+PKG_DEPS = build-essential debhelper devscripts dpkg-dev fakeroot lintian
+
+# The Debian packages (debian/), built from a copy of the tracked files in
+# $(B)/pkg/rpcsync (dpkg-buildpackage writes beside its source tree), into
+# $(B)/pkg/*.deb; then lintian's verdict on them.
+package:
+	$(call apt_missing,$(DEPS) $(PKG_DEPS))
+	rm -rf $(B)/pkg && mkdir -p $(B)/pkg/rpcsync
+	git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(B)/pkg/rpcsync
+	cd $(B)/pkg/rpcsync && dpkg-buildpackage -us -uc -b
+	lintian -EvIL +pedantic $(B)/pkg/*.changes
 
 # The whole suite, once normally and once under ASan+UBSan, and each fuzz
 # harness for FUZZ_SECONDS (20) from its committed corpus; one summary line.
