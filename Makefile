@@ -10,6 +10,7 @@ SBINDIR    ?= $(PREFIX)/sbin
 SYSCONFDIR ?= $(PREFIX)/etc
 MANDIR     ?= $(PREFIX)/share/man
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 # Debian keeps units in /lib/systemd/system; elsewhere beside the prefix.
 UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
 INSTALL    ?= install
@@ -197,7 +198,7 @@ MANPAGES = docs/man/syncctl.1 docs/man/syncd.conf.5 docs/man/syncd.8
 
 install: all
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR) \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man,1 5 8)
 	$(INSTALL) -m 0755 $(B)/syncd $(DESTDIR)$(SBINDIR)/syncd
 	$(INSTALL) -m 0755 $(B)/syncctl $(DESTDIR)$(BINDIR)/syncctl
@@ -208,6 +209,7 @@ install: all
 		dist/syncd.service.in > $(DESTDIR)$(UNITDIR)/syncd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/syncd.service
 	$(INSTALL) -m 0644 dist/syncd.sysusers $(DESTDIR)$(SYSUSERSDIR)/syncd.conf
+	$(INSTALL) -m 0644 dist/syncd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/syncd.conf
 	[ -e $(DESTDIR)$(SYSCONFDIR)/syncd.conf ] || \
 		$(INSTALL) -m 0644 dist/syncd.conf $(DESTDIR)$(SYSCONFDIR)/syncd.conf
 
@@ -215,6 +217,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/syncd $(DESTDIR)$(BINDIR)/syncctl \
 		$(DESTDIR)$(UNITDIR)/syncd.service $(DESTDIR)$(SYSUSERSDIR)/syncd.conf \
+		$(DESTDIR)$(TMPFILESDIR)/syncd.conf \
 		$(foreach m,$(MANPAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
 
 clean:
