@@ -8,6 +8,11 @@ PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 SBINDIR    ?= $(PREFIX)/sbin
 SYSCONFDIR ?= $(PREFIX)/etc
+MANDIR     ?= $(PREFIX)/share/man
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+# Debian keeps units in /lib/systemd/system; elsewhere beside the prefix.
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
 INSTALL    ?= install
 RPCGEN     ?= rpcgen
 CFLAGS     ?= -O2 -g
@@ -42,7 +47,7 @@ DEPS = gcc make libc6-dev libtirpc-dev rpcsvc-proto rpcbind pkgconf \
        iproute2 util-linux mount e2fsprogs procps libxxhash-dev libzstd-dev \
        libssl-dev clang libclang-rt-14-dev fiu-utils libfiu-dev
 
-.PHONY: all tests check demo deps install clean fuzz fuzz-build fuzzers fuzz-seeds
+.PHONY: all tests check demo deps package install uninstall clean fuzz fuzz-build fuzzers fuzz-seeds
 
 all: $(B)/syncd $(B)/syncctl
 
@@ -129,6 +134,19 @@ endef
 deps:
 	$(call apt_missing,$(DEPS))
 
+# What `make package` needs besides DEPS: the Debian build tools.
+PKG_DEPS = build-essential debhelper devscripts dpkg-dev fakeroot lintian
+
+# The Debian packages (debian/), built from a copy of the tracked files in
+# $(B)/pkg/rpcsync (dpkg-buildpackage writes beside its source tree), into
+# $(B)/pkg/*.deb; then lintian's verdict on them.
+package:
+	$(call apt_missing,$(DEPS) $(PKG_DEPS))
+	rm -rf $(B)/pkg && mkdir -p $(B)/pkg/rpcsync
+	git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(B)/pkg/rpcsync
+	cd $(B)/pkg/rpcsync && dpkg-buildpackage -us -uc -b
+	lintian -EvIL +pedantic $(B)/pkg/*.changes
+
 # The whole suite, once normally and once under ASan+UBSan, and each fuzz
 # harness for FUZZ_SECONDS (20) from its committed corpus; one summary line.
 check: deps
@@ -174,10 +192,33 @@ $(B)/bench/relay: bench/relay.c
 	@mkdir -p $(@D)
 	$(CC) -D_GNU_SOURCE $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
+# The layout the Debian package ships (debian/ builds with PREFIX=/usr
+# SYSCONFDIR=/etc).  An existing syncd.conf is never overwritten.
+MANPAGES = docs/man/syncctl.1 docs/man/syncd.conf.5 docs/man/syncd.8
+
 install: all
-	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man,1 5 8)
 	$(INSTALL) -m 0755 $(B)/syncd $(DESTDIR)$(SBINDIR)/syncd
 	$(INSTALL) -m 0755 $(B)/syncctl $(DESTDIR)$(BINDIR)/syncctl
+	for m in $(MANPAGES); do \
+		$(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/ || exit 1; \
+	done
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		dist/syncd.service.in > $(DESTDIR)$(UNITDIR)/syncd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/syncd.service
+	$(INSTALL) -m 0644 dist/syncd.sysusers $(DESTDIR)$(SYSUSERSDIR)/syncd.conf
+	$(INSTALL) -m 0644 dist/syncd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/syncd.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/syncd.conf ] || \
+		$(INSTALL) -m 0644 dist/syncd.conf $(DESTDIR)$(SYSCONFDIR)/syncd.conf
+
+# Removes what install put there except syncd.conf (it may hold edits).
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/syncd $(DESTDIR)$(BINDIR)/syncctl \
+		$(DESTDIR)$(UNITDIR)/syncd.service $(DESTDIR)$(SYSUSERSDIR)/syncd.conf \
+		$(DESTDIR)$(TMPFILESDIR)/syncd.conf \
+		$(foreach m,$(MANPAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
 
 clean:
 	rm -rf build build-asan build-fuzz
