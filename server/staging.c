@@ -350,18 +350,19 @@ basis_close(struct wfile *w)
 }
 
 /*
- * Ends the open write w: closes its temp, removes the temp when unlink_tmp
- * is set, releases what it holds and takes it out of the table (the last
- * entry moves into its slot).
+ * Ends the open write w: removes the temp when unlink_tmp is set, closes
+ * it, releases what it holds and takes it out of the table (the last entry
+ * moves into its slot).  The name goes before the descriptor: closing a
+ * partial releases its lock, and another session may take the name at once.
  */
 static void
 wfile_drop(struct staging *st, struct wfile *w, int unlink_tmp)
 {
 	basis_close(w);
-	if (w->fd >= 0)
-		close(w->fd);
 	if (unlink_tmp)
 		temp_unlink(w->dir, w->tmp);
+	if (w->fd >= 0)
+		close(w->fd);
 	sdir_put(st, w->dir);
 	free(w->path);
 	*w = st->open[--st->nopen];
