@@ -56,6 +56,7 @@
 #include "log.h"
 #include "monotime.h"
 #include "ops.h"
+#include "notify.h"
 #include "partial.h"
 #include "registration.h"
 #include "sync.h"
@@ -728,7 +729,8 @@ accept_ready(struct server *sv)
 }
 
 /*
- * Reads the pending signals.  SIGHUP re-registers with rpcbind.  Returns 1
+ * Reads the pending signals.  SIGHUP re-registers with rpcbind (telling the
+ * service manager RELOADING, then READY).  Returns 1
  * if SIGTERM or SIGINT asks syncd to stop, else 0.
  */
 static int
@@ -739,7 +741,9 @@ handle_signals(struct server *sv)
 
 	while (read(sv->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
 		if (si.ssi_signo == SIGHUP) {
+			notify_reloading();
 			registration_refresh(&sv->reg);
+			notify_ready();
 		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			log_info("received %s", si.ssi_signo == SIGTERM ?
 			    "SIGTERM" : "SIGINT");
@@ -882,7 +886,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	log_listening(&sv);
+	notify_ready();
 	rc = serve(&sv);
+	if (rc == EX_OK)
+		notify_stopping();
 out:
 	registration_stop(&sv.reg);     /* first: clients stop finding us at once */
 	if (registered && rc == EX_OK)
