@@ -488,21 +488,6 @@ entry_list_clear(struct entry_list *l)
 	l->strings.used = 0;
 }
 
-/* qsort comparator: path_cmp() on entries. */
-static int
-cmp_entries(const void *a, const void *b)
-{
-	return path_cmp(((const struct entry *)a)->path,
-	    ((const struct entry *)b)->path);
-}
-
-void
-entry_list_sort(struct entry_list *l)
-{
-	if (l->n > 1)
-		qsort(l->v, l->n, sizeof *l->v, cmp_entries);
-}
-
 long
 entry_list_find(const struct entry_list *l, const char *path)
 {

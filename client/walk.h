@@ -130,9 +130,6 @@ int entry_list_add(struct entry_list *l, const struct entry *e);
 /* Empties l but keeps its memory for the next entries. */
 void entry_list_clear(struct entry_list *l);
 
-/* Sorts l in path_cmp() order. */
-void entry_list_sort(struct entry_list *l);
-
 /* Returns the index of path in the sorted list l, or -1. */
 long entry_list_find(const struct entry_list *l, const char *path);
 

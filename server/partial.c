@@ -393,12 +393,6 @@ partials_init(unsigned int expiry)
 	expiry_s = expiry;
 }
 
-unsigned int
-partials_expiry(void)
-{
-	return expiry_s;
-}
-
 int
 partials_start(void)
 {

@@ -77,7 +77,4 @@ void partials_init(unsigned int expiry_s);
  */
 int partials_start(void);
 
-/* Returns the expiry partials_init() set. */
-unsigned int partials_expiry(void);
-
 #endif

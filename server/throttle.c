@@ -80,11 +80,3 @@ throttle_fail(const struct sockaddr *sa)
 	t->fails++;
 	pthread_mutex_unlock(&lock);
 }
-
-void
-throttle_reset(void)
-{
-	pthread_mutex_lock(&lock);
-	memset(table, 0, sizeof table);
-	pthread_mutex_unlock(&lock);
-}

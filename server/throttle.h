@@ -28,7 +28,4 @@ int throttle_blocked(const struct sockaddr *sa);
 /* Counts a failed authentication from sa. */
 void throttle_fail(const struct sockaddr *sa);
 
-/* Forgets every address (tests). */
-void throttle_reset(void);
-
 #endif
