@@ -47,7 +47,7 @@ DEPS = gcc make libc6-dev libtirpc-dev rpcsvc-proto rpcbind pkgconf \
        iproute2 util-linux mount e2fsprogs procps libxxhash-dev libzstd-dev \
        libssl-dev clang libclang-rt-14-dev fiu-utils libfiu-dev
 
-.PHONY: all tests check demo deps package install uninstall clean fuzz fuzz-build fuzzers fuzz-seeds
+.PHONY: all tests check check-package demo deps package install uninstall clean fuzz fuzz-build fuzzers fuzz-seeds
 
 all: $(B)/syncd $(B)/syncctl
 
@@ -134,26 +134,36 @@ endef
 deps:
 	$(call apt_missing,$(DEPS))
 
-# What `make package` needs besides DEPS: the Debian build tools.
-PKG_DEPS = build-essential debhelper devscripts dpkg-dev fakeroot lintian
+# What `make package` needs besides DEPS: the Debian build tools; and what
+# check-package needs to install the packages offline (systemd: their postinst
+# runs systemd-sysusers and systemd-tmpfiles) and inspect them (systemd-analyze,
+# man).
+PKG_DEPS = build-essential debhelper devscripts dpkg-dev fakeroot lintian systemd man-db
 
 # The Debian packages (debian/), built from a copy of the tracked files in
 # $(B)/pkg/rpcsync (dpkg-buildpackage writes beside its source tree), into
-# $(B)/pkg/*.deb; then lintian's verdict on them.
+# $(B)/pkg/*.deb; then lintian's verdict on them: any tag fails.
 package:
 	$(call apt_missing,$(DEPS) $(PKG_DEPS))
 	rm -rf $(B)/pkg && mkdir -p $(B)/pkg/rpcsync
 	git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(B)/pkg/rpcsync
 	cd $(B)/pkg/rpcsync && dpkg-buildpackage -us -uc -b
-	lintian -EvIL +pedantic $(B)/pkg/*.changes
+	lintian -EvIL +pedantic --fail-on error,warning,info,pedantic,experimental $(B)/pkg/*.changes
 
-# The whole suite, once normally and once under ASan+UBSan, and each fuzz
-# harness for FUZZ_SECONDS (20) from its committed corpus; one summary line.
+# The packages installed on this machine, run as the unit would run syncd,
+# then purged (tests/package/t_package.sh, through the runner: one summary line).
+check-package: deps package tests
+	tests/run $(B)/pkg
+
+# The whole suite, once normally and once under ASan+UBSan, each fuzz
+# harness for FUZZ_SECONDS (20) from its committed corpus, and the packages
+# (check-package's test); one summary line.
 check: deps
 	$(MAKE) tests
 	$(MAKE) B=build-asan CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" tests
 	$(MAKE) fuzz-build
-	tests/run $(B) build-asan build-fuzz
+	$(MAKE) package
+	tests/run $(B) build-asan build-fuzz $(B)/pkg
 
 # The harnesses, longer: make fuzz FUZZ_SECONDS=3600.
 FUZZ_SECONDS ?= 300
