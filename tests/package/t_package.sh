@@ -2,32 +2,34 @@
 # t_package.sh -- the Debian packages, installed for real on this machine and
 # run the way systemd would run them (issue 6).
 #
-#   PKG=BUILD/pkg BIN=BUILD tests/lib/netns.sh bash tests/package/t_package.sh
+#   PKG=BUILD/pkg BIN=BUILD tests/package/t_package.sh
 #   (tests/run does this for a directory of .debs: make check-package)
 #
-# Why it runs whole inside netns.sh: apt-get and dpkg work on the machine's
-# real filesystem, but the maintainer scripts see a private, empty /run (no
-# /run/systemd/system, no utmp runlevel), so on a machine whose PID 1 is
-# systemd they do not start syncd.service against the machine's own rpcbind;
-# syncd itself then meets only the namespace's rpcbind (started by netns.sh)
-# on a private loopback.
+# Why two halves: the test proper runs inside tests/lib/netns.sh.  apt-get
+# and dpkg work there on the machine's real filesystem, but the maintainer
+# scripts see a private, empty /run (no /run/systemd/system, no utmp
+# runlevel): on a machine whose PID 1 is systemd they do not start
+# syncd.service against the machine's own rpcbind; and syncd meets only the
+# namespace's rpcbind (started by netns.sh) on a private loopback.  A
+# namespace dies whole when it is killed (a timeout), so the cleanup runs
+# outside it, in this script's first half: it skips if syncd or syncctl is
+# installed already, runs the second half (bounded), then purges the
+# packages if they are still there and removes the _syncd user and
+# /var/lib/syncd if they were not there before.
 #
-# It asserts: lintian is silent; apt-get install works and gives the system
-# user _syncd, the conffile /etc/syncd.conf, /var/lib/syncd owned by
-# _syncd, the unit (systemd-analyze verify silent, security exposure <= 2.0),
-# the man pages and working binaries; the installed syncd, started from the
-# unit's own ExecStart=, User=, Group= and UMask= with NOTIFY_SOCKET and
-# JOURNAL_STREAM, says READY=1, serves a push of the installed syncctl to the
-# default export (tree equal, files owned by _syncd), reloads a new export on
-# SIGHUP and keeps the old configuration on a broken one, stops on SIGTERM
-# (STOPPING=1, status 0, unregistered); apt-get purge removes programs, unit
-# and conffile, and keeps the _syncd user and the data in /var/lib/syncd
-# (Debian practice: a user may still own files; an export's data is never
-# deleted by a package operation).  The EXIT trap kills what it started,
-# purges the packages and removes the user and /var/lib/syncd if they were
-# not there before.  If syncd or syncctl is installed already, it skips.
-# shellcheck source=../lib/common.sh
-. "$(dirname "$0")/../lib/common.sh"
+# The second half asserts: lintian is silent; apt-get install works and
+# gives the system user _syncd, the conffile /etc/syncd.conf, /var/lib/syncd
+# owned by _syncd, the unit (systemd-analyze verify silent, security exposure
+# <= 2.0), the man pages and working binaries; the installed syncd, started
+# from the unit's own ExecStart=, User=, Group= and UMask= with NOTIFY_SOCKET
+# and JOURNAL_STREAM, says READY=1, serves a push of the installed syncctl
+# to the default export (tree equal, files owned by _syncd), reloads a new
+# export on SIGHUP and keeps the old configuration on a broken one, stops on
+# SIGTERM (STOPPING=1, status 0, unregistered); apt-get purge removes
+# programs, unit and conffile, and keeps the _syncd user and the data in
+# /var/lib/syncd (Debian practice: a user may still own files; an export's
+# data is never deleted by a package operation).
+set -u
 
 : "${PKG:?PKG must name the directory of the .debs (tests/run sets it)}"
 UNIT=/lib/systemd/system/syncd.service
@@ -40,61 +42,68 @@ pkg_status() {
 	dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null
 }
 
-for _p in syncd syncctl; do
-	case $(pkg_status "$_p") in
-	'' | not-installed) ;;
-	*)
-		echo "1..0 # SKIP package $_p is on this machine already ($(pkg_status "$_p")): not replacing it"
-		_tap_done=1
-		exit 0
-		;;
-	esac
-done
-for _f in "$CONF" /usr/sbin/syncd /usr/bin/syncctl "$UNIT"; do
-	if [ -e "$_f" ]; then
-		echo "1..0 # SKIP $_f exists (make install?): not replacing it"
-		_tap_done=1
-		exit 0
-	fi
-done
-unset _p _f
+if [ -z "${PKG_INNER:-}" ]; then
+	for p in syncd syncctl; do
+		case $(pkg_status "$p") in
+		'' | not-installed) ;;
+		*)
+			echo "1..0 # SKIP package $p is on this machine already ($(pkg_status "$p")): not replacing it"
+			exit 0
+			;;
+		esac
+	done
+	for f in "$CONF" /usr/sbin/syncd /usr/bin/syncctl "$UNIT"; do
+		if [ -e "$f" ]; then
+			echo "1..0 # SKIP $f exists (make install?): not replacing it"
+			exit 0
+		fi
+	done
+	had_user=0 had_group=0 had_state=0
+	getent passwd _syncd >/dev/null && had_user=1
+	getent group _syncd >/dev/null && had_group=1
+	[ -e "$STATE" ] && had_state=1
+
+	# cleanup: purges what is still installed (its postrm, too, seeing a
+	# private /run) and removes what the installation created.
+	cleanup() {
+		local p
+		for p in syncd syncctl; do
+			case $(pkg_status "$p") in
+			'' | not-installed) ;;
+			*)
+				echo "# cleanup: purging $p"
+				unshare --mount --propagation private sh -c \
+					'mount -t tmpfs tmpfs /run && apt-get purge -y -qq "$1"' sh "$p" \
+					</dev/null >/dev/null 2>&1 || echo "# cleanup: apt-get purge $p failed"
+				;;
+			esac
+		done
+		[ "$had_state" = 1 ] || rm -rf "$STATE"
+		[ "$had_user" = 1 ] || ! getent passwd _syncd >/dev/null || userdel _syncd
+		[ "$had_group" = 1 ] || ! getent group _syncd >/dev/null || groupdel _syncd
+	}
+	trap cleanup EXIT
+	# In the background, so that a TERM (the runner's timeout) ends the
+	# namespace at once and the cleanup still runs; wait returns early when
+	# a trapped signal arrives, hence the loop (bounded by the timeout).
+	PKG_INNER=1 timeout -k 5 200 "$(dirname "$0")/../lib/netns.sh" bash "$0" &
+	inner=$!
+	trap 'kill -TERM "$inner" 2>/dev/null' TERM INT
+	rc=0
+	wait "$inner" || rc=$?
+	while kill -0 "$inner" 2>/dev/null; do
+		wait "$inner" || rc=$?
+	done
+	exit "$rc"
+fi
+
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
 DEB_D=$(echo "$PKG"/syncd_*.deb)
 DEB_C=$(echo "$PKG"/syncctl_*.deb)
 check "make package built the syncd package" test -f "$DEB_D" || exit 1
 check "... and the syncctl package" test -f "$DEB_C" || exit 1
-
-# What the machine had before, so the EXIT trap can leave it as found.
-had_user=0
-had_group=0
-had_state=0
-getent passwd _syncd >/dev/null && had_user=1
-getent group _syncd >/dev/null && had_group=1
-[ -e "$STATE" ] && had_state=1
-DAEMON_PID=
-SINK_PID=
-
-# pkg_cleanup: kills what the test started, purges the packages and removes
-# what the installation created; keeps the exit status it was called with.
-pkg_cleanup() {
-	local rc=$? p
-	for p in $DAEMON_PID $SINK_PID; do
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	for p in syncd syncctl; do
-		case $(pkg_status "$p") in
-		'' | not-installed) ;;
-		*) apt-get purge -y -qq "$p" </dev/null >/dev/null 2>&1 ||
-			echo "# cleanup: apt-get purge $p failed" ;;
-		esac
-	done
-	[ "$had_state" = 1 ] || rm -rf "$STATE"
-	[ "$had_user" = 1 ] || ! getent passwd _syncd >/dev/null || userdel _syncd
-	[ "$had_group" = 1 ] || ! getent group _syncd >/dev/null || groupdel _syncd
-	return "$rc"
-}
-trap 'pkg_cleanup; _cleanup' EXIT
 
 # --- 1. the packages --------------------------------------------------------
 
@@ -173,7 +182,7 @@ SOCK="@rpcsync-t-package-$$"   # abstract: _syncd needs no path to it
 DLOG="$T/syncd.log"
 : >"$DLOG"
 "$BIN/tests/notifysink" "$SOCK" >"$T/sink.out" 2>&1 &
-SINK_PID=$!
+sink=$!
 said() { grep -Eq -- "$1" "$T/sink.out"; }
 # readies N: true once the sink has N READY=1 messages.
 readies() { [ "$(grep -c '^READY=1' "$T/sink.out")" -ge "$1" ]; }
@@ -191,9 +200,9 @@ check "the notification socket is bound" wait_for 5 said '^listening$'
 		setpriv --reuid="$user" --regid="$group" --init-groups \
 		--inh-caps=-all --bounding-set=-all --no-new-privs -- "${cmd[@]}"
 ) </dev/null >>"$DLOG" 2>&1 &
-DAEMON_PID=$!
+daemon=$!
 check "READY=1 from the installed syncd" wait_for 10 said '^READY=1' || diag "$(cat "$DLOG")"
-is "$(ps -o user=,group= -p "$DAEMON_PID" | tr -s ' ')" "_syncd _syncd" "syncd runs as _syncd:_syncd"
+is "$(ps -o user=,group= -p "$daemon" | tr -s ' ')" "_syncd _syncd" "syncd runs as _syncd:_syncd"
 check "rpcinfo -p lists the program" in_rpcbind
 like "$(head -n 1 "$DLOG")" '^<[0-7]>syncd: ' "its log lines carry journald's <N> priority prefix"
 
@@ -222,7 +231,7 @@ is "$(find "$STATE/site" \( ! -user _syncd -o ! -group _syncd \) -printf '%p\n' 
 install -d -o _syncd -g _syncd -m 0750 "$STATE/second"
 cp "$CONF" "$T/syncd.conf.orig"
 printf '\n[second]\npath = %s/second\nhosts allow = 127.0.0.0/8, ::1\n' "$STATE" >>"$CONF"
-kill -HUP "$DAEMON_PID"
+kill -HUP "$daemon"
 check "SIGHUP: RELOADING=1" wait_for 10 said '^RELOADING=1'
 check "... then READY=1" wait_for 10 readies 2
 check "... logged: reloaded $CONF" wait_for 5 grep -q "reloaded $CONF" "$DLOG"
@@ -233,12 +242,12 @@ is "$RC" 0 "a push to the new export 'second'"
 assert_trees_equal "$S" "$STATE/second" "... which holds the tree"
 
 printf 'no such key = 1\n' >>"$CONF"
-kill -HUP "$DAEMON_PID"
+kill -HUP "$daemon"
 check "a broken configuration: logged 'keeping the old configuration'" \
 	wait_for 10 grep -q 'keeping the old configuration' "$DLOG"
 like "$(cat "$DLOG")" "^<3>syncd: $CONF: .*no such key" "... after the reason, as an error"
 check "... READY=1 again" wait_for 10 readies 3
-check "... still running" kill -0 "$DAEMON_PID"
+check "... still running" kill -0 "$daemon"
 echo three >"$S/index.html"
 run /usr/bin/syncctl push 127.0.0.1:second/ "$S"
 is "$RC" 0 "... still serving 'second' (the old configuration)"
@@ -246,17 +255,15 @@ assert_trees_equal "$S" "$STATE/second" "... with the new content"
 
 # --- 5. SIGTERM -------------------------------------------------------------
 
-kill -TERM "$DAEMON_PID"
+kill -TERM "$daemon"
 check "SIGTERM: STOPPING=1" wait_for 10 said '^STOPPING=1'
-check "... and syncd exits" wait_for 15 gone "$DAEMON_PID"
+check "... and syncd exits" wait_for 15 gone "$daemon"
 rc=0
-wait "$DAEMON_PID" || rc=$?
-DAEMON_PID=
+wait "$daemon" || rc=$?
 is "$rc" 0 "... with status 0"
 check "rpcinfo -p no longer lists the program" eval '! in_rpcbind'
-kill "$SINK_PID"
-wait "$SINK_PID" 2>/dev/null
-SINK_PID=
+kill "$sink"
+wait "$sink" 2>/dev/null
 
 # --- 6. purge ---------------------------------------------------------------
 
