@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -16,12 +18,32 @@ static int log_to_syslog;
 static int log_journal;
 static int log_level = LOG_INFO;
 
+/*
+ * Returns 1 if stderr is the journal stream systemd connected: it sets
+ * $JOURNAL_STREAM to that stream's "DEVICE:INODE", which a child inherits
+ * even when its stderr has been redirected elsewhere since (where "<N>"
+ * prefixes would only be noise).
+ */
+static int
+stderr_is_journal(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat sb;
+	char end;
+
+	if (v == NULL || sscanf(v, "%llu:%llu%c", &dev, &ino, &end) != 2 ||
+	    fstat(STDERR_FILENO, &sb) != 0)
+		return 0;
+	return (unsigned long long)sb.st_dev == dev && (unsigned long long)sb.st_ino == ino;
+}
+
 void
 log_init(const char *prog, int use_syslog)
 {
 	log_prog = prog;
 	log_to_syslog = use_syslog;
-	log_journal = getenv("JOURNAL_STREAM") != NULL;
+	log_journal = stderr_is_journal();
 	if (use_syslog)
 		openlog(prog, LOG_PID, LOG_DAEMON);
 }

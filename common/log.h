@@ -1,9 +1,10 @@
 /*
  * log.h -- one-line messages for both programs.
  *
- * Foreground output goes to stderr as "prog: message"; under systemd
- * ($JOURNAL_STREAM set) each line carries the "<N>" syslog priority prefix
- * that journald understands; a daemonised syncd logs to syslog instead.
+ * Foreground output goes to stderr as "prog: message"; when stderr is the
+ * journal (it is the stream $JOURNAL_STREAM names) each line carries the
+ * "<N>" syslog priority prefix that journald understands; a daemonised
+ * syncd logs to syslog instead.
  */
 #ifndef RPCSYNC_LOG_H
 #define RPCSYNC_LOG_H

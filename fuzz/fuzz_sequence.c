@@ -15,7 +15,7 @@
  * and their offsets from a small table (beyond any partial's length
  * included), and a step can end the session and start another, as a new
  * connection would, so that partials are left behind, asked about and
- * resumed.  Partials are kept as syncd keeps them (partials_init with a
+ * resumed.  Partials are kept as syncd keeps them (partials_set_expiry with a
  * day's expiry; the expiry thread is not started): the list of kept ones
  * can only hold a (directory, key) pair once, and the paths and keys here
  * make a few dozen pairs at most, so it stays small across iterations.
@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../server/config.h"
 #include "../server/ops.h"
 #include "../server/partial.h"
 #include "fuzzlib.h"
@@ -48,7 +49,9 @@ static const uint64_t offsets[] = { 0, 1, 16, 100, 4096, 1ULL << 62, UINT64_MAX 
 
 #define EXPIRY_S 86400          /* partials are kept, as by default */
 
-static struct export ex;
+/* The harness's reference to cfg is never dropped: kept partials hold it too. */
+static struct config cfg = { .refs = 1 };
+static struct export ex = { .config = &cfg };
 static struct session sess;
 
 /* Starts the session of a new connection on the export. */
@@ -201,7 +204,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ex.name = "default";
 		ex.path = (char *)st->export;
 		ex.root_fd = st->export_fd;
-		partials_init(EXPIRY_S);
+		partials_set_expiry(EXPIRY_S);
 	}
 	fz_reset();
 	session_start();

@@ -78,7 +78,7 @@ setup(void)
 	 * the list of kept ones fills up (PARTIALS_MAX, a bounded array)
 	 * and then partials are removed at once, as syncd does when it is full.
 	 */
-	partials_init(cfg.partial_s);
+	partials_set_expiry(cfg.partial_s);
 }
 
 /*

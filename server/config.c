@@ -460,6 +460,9 @@ config_parse(const char *text, const char *origin, struct config *cfg,
 		config_error(err, errlen, origin, 0, "no export defined");
 		goto fail;
 	}
+	for (size_t i = 0; i < cfg->nexports; i++)
+		cfg->exports[i].config = cfg;
+	atomic_init(&cfg->refs, 1);
 	return 0;
 
 fail:
@@ -499,4 +502,28 @@ void
 config_free(struct config *cfg)
 {
 	exports_free(cfg);
+}
+
+/* The reference count, writable: holders see the configuration as const. */
+static atomic_uint *
+refs_of(const struct config *cfg)
+{
+	return (atomic_uint *)&cfg->refs;
+}
+
+void
+config_hold(const struct config *cfg)
+{
+	atomic_fetch_add(refs_of(cfg), 1);
+}
+
+void
+config_drop(const struct config *cfg)
+{
+	struct config *owned = (struct config *)cfg;
+
+	if (atomic_fetch_sub(refs_of(cfg), 1) != 1)
+		return;
+	config_free(owned);
+	free(owned);
 }

@@ -20,10 +20,17 @@
  * Parsing is pure: it does not touch the exported directories or the secrets
  * files, so it can be unit-tested; main.c opens the export roots and loads
  * the secrets afterwards.
+ *
+ * Why a configuration is reference-counted: SIGHUP replaces it while
+ * sessions are still working in exports of the old one (and the partial
+ * expiry list remembers exports too).  Each connection holds the
+ * configuration it started with, each kept partial the one of its export;
+ * the last to let go frees it, closing its export roots.
  */
 #ifndef RPCSYNC_CONFIG_H
 #define RPCSYNC_CONFIG_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "session.h"
@@ -35,6 +42,7 @@ struct config {
 	unsigned int   idle_s;      /* "idle timeout" in seconds; 0: not set */
 	unsigned int   partial_s;   /* "partial expiry" in seconds; 0: keep none */
 	unsigned int   drain_s;     /* "drain timeout" in seconds; 0: not set */
+	atomic_uint    refs;        /* holders; see config_hold */
 };
 
 #define CONFIG_PARTIAL_DEFAULT 86400        /* a day */
@@ -42,7 +50,8 @@ struct config {
 
 /*
  * Parses the text of a configuration; origin names it in messages.  Returns
- * 0 and fills cfg, or -1 with a one-line reason ("origin:LINE: unknown key
+ * 0 and fills cfg (one reference, the caller's; its exports point back at
+ * cfg, which must therefore not move), or -1 with a one-line reason ("origin:LINE: unknown key
  * 'foo'") in err, leaving cfg empty.  Unknown keys, bad values, duplicate
  * sections or keys, keys outside a section, exports without a path, relative
  * paths and names that are not valid export names are all errors.
@@ -58,5 +67,14 @@ const struct export *config_find(const struct config *cfg, const char *name);
 
 /* Closes open roots and frees everything cfg holds. */
 void config_free(struct config *cfg);
+
+/*
+ * Shares a configuration allocated with malloc: config_hold takes one more
+ * reference, config_drop lets one go and, with the last, frees everything
+ * (config_free) and cfg itself.  Thread-safe.  const because holders only
+ * read what a configuration says.
+ */
+void config_hold(const struct config *cfg);
+void config_drop(const struct config *cfg);
 
 #endif

@@ -776,6 +776,7 @@ conn_serve(void *arg)
 	log_debug("%s: connection closed", c->s.peer);
 	reg_remove(c);
 	SVC_DESTROY(c->xprt);
+	config_drop(c->cfg);
 	free(c);
 	atomic_fetch_sub(&conn_live, 1);
 	return NULL;
@@ -821,8 +822,10 @@ conn_start(int fd, const char *peer, const struct sockaddr *addr, socklen_t addr
 	}
 	atomic_fetch_add(&conn_live, 1);
 	reg_add(c);
+	config_hold(cfg);       /* before the thread can end and drop it */
 	err = pthread_create(&tid, &attr, conn_serve, c);
 	if (err != 0) {
+		config_drop(cfg);
 		reg_remove(c);
 		atomic_fetch_sub(&conn_live, 1);
 		log_err("%s: cannot start a thread: %s", peer, strerror(err));

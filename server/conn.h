@@ -75,8 +75,9 @@ unsigned int conn_threads(void);
 /*
  * Serves the connected, blocking TCP socket fd on a new detached thread
  * (1 MiB stack) until the client disconnects.  peer ("addr:port") is copied
- * for logs and addr (addrlen bytes) for the export's host lists; cfg must
- * stay valid and unchanged while connections live.  Takes ownership of fd in
+ * for logs and addr (addrlen bytes) for the export's host lists; the
+ * connection holds cfg (config_hold) until it ends, so a reload does not
+ * change the exports under a session.  Takes ownership of fd in
  * every case: on failure it is closed.  Returns 0 when the thread was
  * started, -1 on failure (logged).
  */
@@ -87,8 +88,8 @@ int conn_start(int fd, const char *peer, const struct sockaddr *addr, socklen_t 
  * The thread body: arg is the connection state made by conn_start().  Runs
  * the receive loop (poll with an idle timeout, SVC_RECV, authentication,
  * dispatch, repeat while SVC_STAT says more requests are buffered), then ends
- * the session, destroys the transport (closing the socket), frees arg and
- * decrements the live-connection count.  Always returns NULL.
+ * the session, destroys the transport (closing the socket), drops the
+ * configuration, frees arg and decrements the live-connection count.  Always returns NULL.
  */
 void *conn_serve(void *arg);
 

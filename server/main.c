@@ -10,8 +10,13 @@
  * rpcbind (an RPC call) never runs inside a signal handler.
  *
  * registration.c keeps syncd listed by rpcbind from a thread of its own
- * (rpcbind forgets on restart; a hung one must not stall accepting); SIGHUP
- * asks it to register again at once.
+ * (rpcbind forgets on restart; a hung one must not stall accepting).
+ *
+ * SIGHUP reloads the configuration file, all or nothing: a new one is
+ * swapped in only when every export of it opened, else the old one stays
+ * and says why.  Configurations are reference-counted (config.h), so the
+ * sessions of the old one carry on undisturbed; the registration is
+ * renewed at once too.
  *
  * SIGTERM (or SIGINT) drains: the listener closes and the registration goes
  * at once, sessions finish their current batch for up to the drain timeout,
@@ -82,7 +87,7 @@ struct options {
 	const char *config;             /* -c FILE, or NULL */
 	unsigned long port;
 	struct sockaddr_storage bind;   /* --bind; ss_family 0: the IPv6/IPv4 wildcard */
-	unsigned long max_conn;
+	unsigned long max_conn;         /* 0: not given */
 	unsigned long check_secs;       /* 0: no periodic rpcbind check */
 	unsigned long drain_secs;       /* --drain-timeout, if drain_given */
 	int drain_given;
@@ -91,7 +96,9 @@ struct options {
 /* Everything the main thread owns. */
 struct server {
 	struct options opt;
-	struct config cfg;              /* read-only once connections exist */
+	struct config *cfg;             /* the current one; sessions may hold older ones */
+	unsigned long max_conn;         /* in effect: --max-connections, else the config's */
+	unsigned long drain_secs;       /* in effect: --drain-timeout, else the config's */
 	int lfd;                        /* listener */
 	int sfd;                        /* signalfd for TERM, INT, HUP */
 	struct sockaddr_storage addr;   /* listener address */
@@ -285,30 +292,53 @@ config_from_root(const char *dir, struct config *cfg)
 		free(real);
 		return EX_OSERR;
 	}
+	e->config = cfg;
 	e->path = real;
 	e->root_fd = -1;
 	e->uid = e->gid = -1;
 	cfg->exports = e;
 	cfg->nexports = 1;
 	cfg->partial_s = CONFIG_PARTIAL_DEFAULT;
+	atomic_init(&cfg->refs, 1);
 	return 0;
 }
 
+static int open_exports(struct config *cfg);
+
 /*
- * Loads the exports named by the options into cfg.  Returns 0, or an exit
- * status (logged).
+ * Loads the exports named by the options into a new configuration (one
+ * reference, the caller's) and opens them (open_exports).  Returns 0 and
+ * sets *out, or an exit status (logged).
  */
 static int
-load_config(const struct options *o, struct config *cfg)
+load_config(const struct options *o, struct config **out)
 {
+	struct config *cfg;
 	char err[512];
+	int rc;
 
-	if (o->root != NULL)
-		return config_from_root(o->root, cfg);
-	if (config_load(o->config, cfg, err, sizeof err) != 0) {
-		log_err("%s", err);
-		return EX_CONFIG;
+	if ((cfg = calloc(1, sizeof *cfg)) == NULL) {
+		log_err("out of memory");
+		return EX_OSERR;
 	}
+	if (o->root != NULL) {
+		rc = config_from_root(o->root, cfg);
+	} else if (config_load(o->config, cfg, err, sizeof err) != 0) {
+		log_err("%s", err);
+		rc = EX_CONFIG;
+	} else {
+		rc = 0;
+	}
+	if (rc != 0) {
+		config_free(cfg);
+		free(cfg);
+		return rc;
+	}
+	if ((rc = open_exports(cfg)) != 0) {
+		config_drop(cfg);
+		return rc;
+	}
+	*out = cfg;
 	return 0;
 }
 
@@ -446,19 +476,19 @@ static void
 clamp_max_conn(struct server *sv)
 {
 	struct rlimit rl;
-	unsigned long fit, reserve = FD_RESERVE + sv->cfg.nexports;
+	unsigned long fit, reserve = FD_RESERVE + sv->cfg->nexports;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
 		return;
 	fit = rl.rlim_cur > reserve + FD_PER_CONN ?
 	    (unsigned long)((rl.rlim_cur - reserve) / FD_PER_CONN) : 1;
-	if (sv->opt.max_conn <= fit)
+	if (sv->max_conn <= fit)
 		return;
 	log_warn("max connections %lu lowered to %lu: the open-file limit (%llu) "
 	    "holds %d descriptors for each beside %lu for the daemon",
-	    sv->opt.max_conn, fit, (unsigned long long)rl.rlim_cur, FD_PER_CONN,
+	    sv->max_conn, fit, (unsigned long long)rl.rlim_cur, FD_PER_CONN,
 	    reserve);
-	sv->opt.max_conn = fit;
+	sv->max_conn = fit;
 }
 
 /*
@@ -627,26 +657,40 @@ detach(const struct options *o)
 	return 0;
 }
 
+/*
+ * Returns "name=path (rw), ..." for the exports of cfg, to be freed, or
+ * NULL when out of memory.
+ */
+static char *
+describe_exports(const struct config *cfg)
+{
+	char *list = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&list, &len);
+
+	if (f == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->nexports; i++) {
+		const struct export *e = &cfg->exports[i];
+
+		fprintf(f, "%s%s=%s (%s)", i > 0 ? ", " : "", e->name, e->path,
+		    e->read_only ? "ro" : "rw");
+	}
+	if (fclose(f) != 0) {
+		free(list);
+		return NULL;
+	}
+	return list;
+}
+
 /* Logs the one startup line: where syncd listens and what it exports. */
 static void
 log_listening(const struct server *sv)
 {
 	char where[INET6_ADDRSTRLEN + 16];
-	char *list = NULL;
-	size_t len = 0;
-	FILE *f;
+	char *list = describe_exports(sv->cfg);
 
 	addr_str((const struct sockaddr *)&sv->addr, where, sizeof where);
-	f = open_memstream(&list, &len);
-	if (f != NULL) {
-		for (size_t i = 0; i < sv->cfg.nexports; i++) {
-			const struct export *e = &sv->cfg.exports[i];
-
-			fprintf(f, "%s%s=%s (%s)", i > 0 ? ", " : "", e->name,
-			    e->path, e->read_only ? "ro" : "rw");
-		}
-		fclose(f);
-	}
 	log_info("listening on %s%s, exports: %s", where, sv->dual ? " (and IPv4)" : "",
 	    list != NULL ? list : "?");
 	free(list);
@@ -665,7 +709,7 @@ note_refusal(struct server *sv)
 	if (now - sv->refused_log_ms < 1000)
 		return;
 	log_warn("refused %lu connection%s: %lu clients already connected",
-	    sv->refused, sv->refused == 1 ? "" : "s", sv->opt.max_conn);
+	    sv->refused, sv->refused == 1 ? "" : "s", sv->max_conn);
 	sv->refused = 0;
 	sv->refused_log_ms = now;
 }
@@ -716,7 +760,7 @@ accept_ready(struct server *sv)
 			}
 			return;
 		}
-		if (conn_count() >= sv->opt.max_conn && !conn_evict_idle()) {
+		if (conn_count() >= sv->max_conn && !conn_evict_idle()) {
 			close(fd);
 			note_refusal(sv);
 			continue;
@@ -724,14 +768,64 @@ accept_ready(struct server *sv)
 		addr_unmap(&ss, &len);
 		addr_str((struct sockaddr *)&ss, peer, sizeof peer);
 		tune_socket(fd, peer);
-		conn_start(fd, peer, (struct sockaddr *)&ss, len, &sv->cfg); /* closes fd on failure */
+		conn_start(fd, peer, (struct sockaddr *)&ss, len, sv->cfg); /* closes fd on failure */
 	}
 }
 
 /*
- * Reads the pending signals.  SIGHUP re-registers with rpcbind (telling the
- * service manager RELOADING, then READY).  Returns 1
- * if SIGTERM or SIGINT asks syncd to stop, else 0.
+ * Puts the settings of sv->cfg into effect, where the command line did not
+ * fix them: the connection cap (clamped to the open-file limit), the drain
+ * timeout and the partial expiry.
+ */
+static void
+apply_settings(struct server *sv)
+{
+	const struct config *cfg = sv->cfg;
+
+	sv->max_conn = sv->opt.max_conn != 0 ? sv->opt.max_conn :
+	    cfg->max_conn != 0 ? cfg->max_conn : 64;
+	clamp_max_conn(sv);
+	sv->drain_secs = sv->opt.drain_given ? sv->opt.drain_secs :
+	    cfg->drain_s != 0 ? cfg->drain_s : DRAIN_DEFAULT_S;
+	partials_set_expiry(cfg->partial_s);
+}
+
+/*
+ * SIGHUP: reads the configuration file again and, if all of it is good
+ * (parsed, every export opened, its secrets and ids loaded), makes it the
+ * one new connections get; sessions already connected finish under the one
+ * they started with.  On any error the old configuration stays, whole.
+ * Exports new to the configuration are not swept for stale temps (a
+ * session of the old configuration may be writing beneath them); the next
+ * start does that.  An export's "max connections" counts only the sessions
+ * that started since.  With --root there is no file: nothing changes.
+ */
+static void
+reload(struct server *sv)
+{
+	struct config *fresh, *old = sv->cfg;
+	char *list;
+
+	if (sv->opt.config == NULL) {
+		log_info("SIGHUP: nothing to reload (--root)");
+		return;
+	}
+	if (load_config(&sv->opt, &fresh) != 0) {
+		log_err("reload failed; keeping the old configuration");
+		return;
+	}
+	sv->cfg = fresh;
+	config_drop(old);               /* freed once its last session ends */
+	apply_settings(sv);
+	list = describe_exports(fresh);
+	log_info("reloaded %s: exports: %s", sv->opt.config, list != NULL ? list : "?");
+	free(list);
+}
+
+/*
+ * Reads the pending signals.  SIGHUP reloads the configuration and
+ * re-registers with rpcbind (telling the service manager RELOADING, then
+ * READY).  Returns 1 if SIGTERM or SIGINT asks syncd to stop, else 0.
  */
 static int
 handle_signals(struct server *sv)
@@ -742,6 +836,7 @@ handle_signals(struct server *sv)
 	while (read(sv->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
 		if (si.ssi_signo == SIGHUP) {
 			notify_reloading();
+			reload(sv);
 			registration_refresh(&sv->reg);
 			notify_ready();
 		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
@@ -795,7 +890,7 @@ serve(struct server *sv)
 static void
 drain(struct server *sv)
 {
-	long long deadline = monotime_ms() + (long long)sv->opt.drain_secs * 1000;
+	long long deadline = monotime_ms() + (long long)sv->drain_secs * 1000;
 	unsigned int live, cut = 0;
 	int cutting = 0;
 
@@ -804,7 +899,7 @@ drain(struct server *sv)
 	live = conn_drain();
 	if (live > 0)
 		log_info("draining %u session%s for up to %lu s", live,
-		    live == 1 ? "" : "s", sv->opt.drain_secs);
+		    live == 1 ? "" : "s", sv->drain_secs);
 	while (conn_threads() > 0) {
 		struct pollfd pfd = { .fd = sv->sfd, .events = POLLIN };
 		int again = poll(&pfd, 1, DRAIN_POLL_MS) > 0 && handle_signals(sv);
@@ -827,8 +922,9 @@ drain(struct server *sv)
 }
 
 /*
- * Releases what the main thread holds.  The configuration is kept while
- * connection threads may still use it: the process is about to exit anyway.
+ * Releases what the main thread holds.  The configuration goes with its
+ * last holder: connection threads still ending and kept partials have their
+ * own references.
  */
 static void
 server_cleanup(struct server *sv)
@@ -837,8 +933,8 @@ server_cleanup(struct server *sv)
 		close(sv->lfd);
 	if (sv->sfd >= 0)
 		close(sv->sfd);
-	if (conn_threads() == 0)
-		config_free(&sv->cfg);
+	if (sv->cfg != NULL)
+		config_drop(sv->cfg);
 }
 
 int
@@ -861,16 +957,9 @@ main(int argc, char **argv)
 
 	if ((rc = load_config(&sv.opt, &sv.cfg)) != 0)
 		goto out;
-	if (sv.opt.max_conn == 0)
-		sv.opt.max_conn = sv.cfg.max_conn != 0 ? sv.cfg.max_conn : 64;
-	if (!sv.opt.drain_given)
-		sv.opt.drain_secs = sv.cfg.drain_s != 0 ? sv.cfg.drain_s : DRAIN_DEFAULT_S;
-	if ((rc = open_exports(&sv.cfg)) != 0)
-		goto out;
 	raise_nofile();                 /* before the sweep: deep trees hold an fd per level */
-	partials_init(sv.cfg.partial_s);
-	clamp_max_conn(&sv);
-	sweep_exports(&sv.cfg);
+	apply_settings(&sv);
+	sweep_exports(sv.cfg);
 	if ((rc = setup_signals(&sv)) != 0)
 		goto out;
 	if ((rc = open_listener(&sv)) != 0)

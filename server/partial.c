@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "confine.h"
 #include "delta.h"
 #include "log.h"
@@ -35,7 +37,7 @@
 
 /* A partial that outlived its connection. */
 struct kept {
-	const struct export *e;
+	const struct export *e;         /* its configuration is held while listed */
 	char   *parent;                 /* directory, relative to e's root */
 	char    name[PARTIAL_NAME_BUF];
 	time_t  due;                    /* when to look at it again */
@@ -45,7 +47,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
 static struct kept kept[PARTIALS_MAX];
 static size_t nkept;
-static unsigned int expiry_s;
+static atomic_uint expiry_s;     /* changed by a reload */
 
 void
 partial_name(const char key[SYNC_HASH_LEN], char out[PARTIAL_NAME_BUF])
@@ -223,6 +225,7 @@ static int
 expire_at(int dirfd, const char *name, time_t now, time_t *due)
 {
 	struct stat sb;
+	unsigned int expiry = atomic_load(&expiry_s);
 	int fd = -1, rc = -1;
 
 	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
@@ -234,8 +237,8 @@ expire_at(int dirfd, const char *name, time_t now, time_t *due)
 		if (fstat(fd, &sb) != 0)
 			goto out;
 		if (flock(fd, LOCK_EX | LOCK_NB) != 0 ||
-		    (expiry_s != 0 && sb.st_mtime > now - (time_t)expiry_s)) {
-			*due = (sb.st_mtime > now ? now : sb.st_mtime) + (time_t)expiry_s;
+		    (expiry != 0 && sb.st_mtime > now - (time_t)expiry)) {
+			*due = (sb.st_mtime > now ? now : sb.st_mtime) + (time_t)expiry;
 			if (*due <= now)
 				*due = now + 1;     /* in use: look again soon */
 			rc = 0;
@@ -272,6 +275,7 @@ kept_add(const struct export *e, const char *parent, const char *name, time_t du
 	if ((k->parent = strdup(parent)) == NULL)
 		return -1;
 	k->e = e;
+	config_hold(e->config);
 	snprintf(k->name, sizeof k->name, "%s", name);
 	k->due = due;
 	nkept++;
@@ -286,11 +290,12 @@ kept_add(const struct export *e, const char *parent, const char *name, time_t du
 void
 partials_keep(const struct export *e, const char *parent, const char *name)
 {
+	unsigned int expiry = atomic_load(&expiry_s);
 	int rc = -1, pfd;
 
-	if (expiry_s != 0) {
+	if (expiry != 0) {
 		pthread_mutex_lock(&lock);
-		rc = kept_add(e, parent, name, time(NULL) + (time_t)expiry_s);
+		rc = kept_add(e, parent, name, time(NULL) + (time_t)expiry);
 		pthread_mutex_unlock(&lock);
 	}
 	if (rc == 0)
@@ -330,6 +335,7 @@ static void
 expire_kept(struct kept *k, time_t now)
 {
 	time_t due = now + 1;
+	unsigned int expiry = atomic_load(&expiry_s);
 	int pfd, rc = 1;
 
 	pfd = confine_open(k->e->root_fd, k->parent, O_PATH | O_DIRECTORY, 0);
@@ -344,7 +350,7 @@ expire_kept(struct kept *k, time_t now)
 		    k->parent[0] != '\0' ? "/" : "", k->name);
 	} else {
 		if (rc < 0)
-			due = now + (time_t)(expiry_s < 60 ? expiry_s : 60); /* retry later */
+			due = now + (time_t)(expiry != 0 && expiry < 60 ? expiry : 60); /* retry later */
 		pthread_mutex_lock(&lock);
 		rc = kept_add(k->e, k->parent, k->name, due);
 		pthread_mutex_unlock(&lock);
@@ -352,6 +358,7 @@ expire_kept(struct kept *k, time_t now)
 			log_warn("partial %s: no room to keep it waiting", k->name);
 	}
 	free(k->parent);
+	config_drop(k->e->config);
 }
 
 /* The expiry thread: waits for the earliest due partial, looks at it, repeats. */
@@ -388,9 +395,9 @@ expiry_main(void *unused)
 }
 
 void
-partials_init(unsigned int expiry)
+partials_set_expiry(unsigned int expiry)
 {
-	expiry_s = expiry;
+	atomic_store(&expiry_s, expiry);
 }
 
 int
@@ -400,8 +407,6 @@ partials_start(void)
 	pthread_t t;
 	int err;
 
-	if (expiry_s == 0)
-		return 0;
 	if ((err = pthread_attr_init(&attr)) != 0)
 		goto out;
 	if ((err = pthread_attr_setstacksize(&attr, PARTIALS_STACK)) == 0 &&

@@ -66,14 +66,16 @@ int partials_sweep_one(const struct export *e, int dirfd, const char *parent,
     const char *name);
 
 /*
- * Sets the expiry in seconds (0: partials are never kept).  Call once,
- * before the startup sweep.
+ * Sets the expiry in seconds (0: partials are no longer kept): before the
+ * startup sweep, and again when a reload changes it.  Partials already
+ * waiting are judged by the new expiry when they are next looked at.
  */
-void partials_init(unsigned int expiry_s);
+void partials_set_expiry(unsigned int expiry_s);
 
 /*
  * Starts the thread that removes expired partials (after any fork: the
- * thread would not survive it).  Returns 0, or -1 (logged).
+ * thread would not survive it), whatever the expiry: a reload may start
+ * keeping partials.  Returns 0, or -1 (logged).
  */
 int partials_start(void);
 

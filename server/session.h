@@ -18,8 +18,11 @@
 #include "secrets.h"
 #include "sync.h"
 
+struct config;
+
 /* One configured export.  Immutable once the daemon serves requests. */
 struct export {
+	const struct config *config;    /* the configuration it is part of */
 	char *name;             /* as HELLO names it */
 	char *path;             /* absolute directory, for logs only */
 	int   root_fd;          /* O_PATH|O_DIRECTORY fd; every access starts here */

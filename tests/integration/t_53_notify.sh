@@ -4,7 +4,8 @@
 # RELOADING=1 (with MONOTONIC_USEC) then READY=1 on SIGHUP, STOPPING=1 on
 # SIGTERM.  tests/tools/notifysink plays the manager's socket; the abstract
 # namespace form ("@name") works too.  Without $NOTIFY_SOCKET nothing is
-# sent and nothing is said about it.
+# sent and nothing is said about it.  Log lines carry journald's "<N>"
+# prefixes only while stderr is the stream $JOURNAL_STREAM names.
 # shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -54,6 +55,21 @@ run "$RAWCALL" default hello
 is "$OUT" SYNC_OK "with no manager listening, syncd serves"
 like "$(cat "$SYNCD_LOG")" "cannot notify the service manager at $T/nobody.sock" "and says why once"
 stop_syncd
+
+# JOURNAL_STREAM: "<N>" priority prefixes only while stderr is the stream
+# it names (DEVICE:INODE); another stream, or a malformed value, gets plain lines.
+journal_line() {        # journal_line VALUE: the first line syncd logs
+	: >"$T/j.log"
+	JOURNAL_STREAM=$1 "$SYNCD" -f --root "$T/missing" 2>>"$T/j.log"
+	head -n 1 "$T/j.log"
+}
+: >"$T/j.log"
+is "$(journal_line "$(stat -c %d:%i "$T/j.log")")" "<3>syncd: --root $T/missing: No such file or directory" \
+    "stderr is the JOURNAL_STREAM: lines carry <N>"
+is "$(journal_line 1:2)" "syncd: --root $T/missing: No such file or directory" \
+    "stderr is another stream: plain lines"
+is "$(journal_line junk)" "syncd: --root $T/missing: No such file or directory" \
+    "a malformed JOURNAL_STREAM: plain lines"
 
 # No NOTIFY_SOCKET: not a word about it.
 start_syncd --root "$E" || exit 1

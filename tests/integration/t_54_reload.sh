@@ -1,0 +1,167 @@
+#!/bin/bash
+# t_54_reload.sh -- SIGHUP reloads syncd.conf, all or nothing: a good file
+# takes effect for new connections (exports added, removed, moved, made
+# read-only, closed to a host, secrets rotated, global keys); a bad one
+# (syntax, a missing directory, an unsafe secrets file, no file) leaves the old
+# configuration whole and says why; a session already connected carries on
+# in the export it started with, even one the reload removed or moved; and
+# reloads during pushes break nothing (the ASan build checks that an old
+# configuration is freed only after its last session).
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+
+A="$T/a" A2="$T/a2" B="$T/b"
+mkdir -p "$A" "$A2" "$B" "$T/src/sub"
+printf 'one\n' >"$T/src/one"
+printf 'two\n' >"$T/src/sub/two"
+stamp_tree "$T/src"
+SINK="$BIN/tests/notifysink"
+CONF="$T/syncd.conf"
+
+# reload: SIGHUP, then waits (bounded) for the Nth "READY=1" after it.
+readies=1
+reload() {
+	kill -HUP "$SYNCD_PID"
+	readies=$((readies + 1))
+	wait_for 10 sh -c "[ \$(grep -c '^READY=1' '$T/sink.out') -ge $readies ]"
+}
+# log_count TEXT: how many lines of syncd's log contain TEXT.
+log_count() { grep -cF -- "$1" "$SYNCD_LOG"; }
+
+"$SINK" "$T/notify.sock" >"$T/sink.out" 2>&1 &
+sink=$!
+check "the notification socket is bound" wait_for 5 grep -q '^listening$' "$T/sink.out"
+
+printf 'max connections = 8\n[a]\npath = %s\n' "$A" >"$CONF"
+NOTIFY_SOCKET="$T/notify.sock" start_syncd -c "$CONF" || exit 1
+run "$RAWCALL" b hello
+is "$OUT" SYNC_ERR_NOEXPORT "before the reload export b does not exist"
+
+# 1. An export added.
+printf 'max connections = 8\n[a]\npath = %s\n[b]\npath = %s\n' "$A" "$B" >"$CONF"
+check "SIGHUP: RELOADING=1, then READY=1" reload
+like "$(cat "$SYNCD_LOG")" "reloaded $CONF: exports: a=$A \\(rw\\), b=$B \\(rw\\)" \
+    "the log says what the reloaded file exports"
+run "$SYNCCTL" push 127.0.0.1:b/x "$T/src"
+is "$RC" 0 "a push to the added export: exit 0"
+assert_trees_equal "$T/src" "$B/x" "it lands in the added export"
+check "the registration is still there" registered
+
+# 2. Bad files: the old configuration stays, whole, and the log says why.
+bad_reload() {   # bad_reload WHAT WANT: the current $CONF is bad
+	local before
+	before=$(log_count "keeping the old configuration")
+	check "$1: syncd is ready again" reload
+	is "$(log_count "keeping the old configuration")" $((before + 1)) "$1: keeps the old configuration"
+	like "$(cat "$SYNCD_LOG")" "$2" "$1: the log says why"
+	check "$1: syncd still runs" kill -0 "$SYNCD_PID"
+	run "$RAWCALL" b hello
+	is "$OUT" SYNC_OK "$1: export b still served"
+}
+printf '[a]\npath = %s\nread-only = yes\n' "$A" >"$CONF"
+bad_reload "an unknown key" "$CONF:3: unknown key 'read-only'"
+printf '[a]\npath = %s\n[c]\npath = %s/missing\n' "$A" "$T" >"$CONF"
+bad_reload "a missing directory" "export 'c': cannot open directory $T/missing"
+printf 'x:y\n' >"$T/secrets" && chmod 644 "$T/secrets"
+printf '[a]\npath = %s\nsecrets file = %s\n' "$A" "$T/secrets" >"$CONF"
+bad_reload "a secrets file others can read" "export 'a': .*secrets"
+mv "$CONF" "$CONF.gone"
+bad_reload "a missing file" "$CONF: No such file or directory"
+mv "$CONF.gone" "$CONF"
+run "$SYNCCTL" push 127.0.0.1:a/y "$T/src"
+is "$RC" 0 "after the failed reloads a push to a works"
+assert_trees_equal "$T/src" "$A/y" "... and lands in a"
+
+# 3. A session connected before the reload keeps its export, even when the
+# reload removes it; new connections see the new configuration.
+mkfifo "$T/ctl"
+"$RAWCALL" a script <"$T/ctl" >"$T/raw.out" 2>&1 &
+raw=$!
+exec 5>"$T/ctl"
+printf 'put 1 before old-session\nbarrier\n' >&5
+check "the old session wrote before the reload" wait_for 10 grep -q '^barrier done=3 failed=0' "$T/raw.out"
+printf '[a2]\npath = %s\n[b]\npath = %s\nread only = yes\n' "$A2" "$B" >"$CONF"
+check "reload removing a" reload
+run "$RAWCALL" a hello
+is "$OUT" SYNC_ERR_NOEXPORT "a new connection no longer finds a"
+printf 'put 2 after still-old\nbarrier\n' >&5
+check "the old session goes on after the reload" \
+    wait_for 10 sh -c "[ \$(grep -c '^barrier done=3 failed=0' '$T/raw.out') -eq 2 ]"
+exec 5>&-
+wait "$raw" 2>/dev/null
+is "$(cat "$A/before" 2>&1) $(cat "$A/after" 2>&1)" "old-session still-old" \
+    "both of its files are in a's directory"
+check "nothing of it went to the new exports" [ ! -e "$A2/after" ] && [ ! -e "$B/after" ]
+
+# 4. What changed for new connections: read only, moved, closed to a host.
+run "$SYNCCTL" push 127.0.0.1:b/z "$T/src"
+is "$RC" 77 "b is read-only now: exit 77"
+like "$OUT" "read-only" "... and says so"
+check "... and nothing was written" [ ! -e "$B/z" ]
+run "$SYNCCTL" push 127.0.0.1:a2/ "$T/src"
+is "$RC" 0 "a push to the new export a2: exit 0"
+assert_trees_equal "$T/src" "$A2" "it lands in a2's directory"
+printf '[a2]\npath = %s\nhosts deny = 127.0.0.1\n' "$A2" >"$CONF"
+check "reload closing a2 to 127.0.0.1" reload
+run "$RAWCALL" a2 hello
+is "$OUT" SYNC_ERR_ACCES "hosts deny of the reloaded file applies"
+
+# 5. Secrets rotated: the new secret opens the export, the old one no longer.
+printf 'alice:old secret\n' >"$T/secrets" && chmod 600 "$T/secrets"
+printf '[s]\npath = %s\nsecrets file = %s\n' "$B" "$T/secrets" >"$CONF"
+check "reload with a secrets file" reload
+run "$RAWCALL" --auth 'alice:old secret' s list ""
+like "$OUT" "^auth SYNC_OK" "the secret works"
+printf 'alice:new secret\n' >"$T/secrets"
+check "reload after rotating the secret" reload
+run "$RAWCALL" --auth 'alice:new secret' s list ""
+like "$OUT" "^auth SYNC_OK" "the new secret works"
+run "$RAWCALL" --auth 'alice:old secret' s list ""
+like "$OUT" "^auth SYNC_ERR_AUTH" "the old secret is refused"
+
+# 6. Global keys apply too: an idle timeout of 1 s closes a silent client.
+printf 'idle timeout = 1\n[a]\npath = %s\n' "$A" >"$CONF"
+check "reload with idle timeout = 1" reload
+exec 6<>"/dev/tcp/127.0.0.1/$(syncd_port)"
+start=$(date +%s%N)
+rc=0
+timeout 10 cat <&6 >/dev/null || rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+check "a silent connection is closed after the reloaded idle timeout ($ms ms)" \
+    [ "$rc" -eq 0 ] && [ "$ms" -ge 900 ] && [ "$ms" -lt 5000 ]
+exec 6<&-
+
+# 7. Reloads during pushes: each push ends well, syncd neither crashes nor
+# leaks (the old configurations go with their last session).
+printf '[a]\npath = %s\n' "$A" >"$CONF"
+check "reload back to one export" reload
+mkdir -p "$T/many"
+for ((i = 0; i < 300; i++)); do printf '%d\n' "$i" >"$T/many/f$i"; done
+pids=()
+for ((p = 0; p < 3; p++)); do
+	"$SYNCCTL" push 127.0.0.1:a/m$p "$T/many" >"$T/push.$p" 2>&1 &
+	pids+=($!)
+done
+for ((r = 0; r < 10; r++)); do
+	reload || not_ok "reload $r during the pushes"
+done
+for ((p = 0; p < 3; p++)); do
+	rc=0
+	wait "${pids[$p]}" || rc=$?
+	is "$rc" 0 "push $p during 10 reloads: exit 0"
+	assert_trees_equal "$T/many" "$A/m$p" "push $p during 10 reloads: the tree"
+done
+stop_syncd
+check "SIGTERM after reloads: STOPPING=1" grep -q '^STOPPING=1' "$T/sink.out"
+kill "$sink"
+wait "$sink" 2>/dev/null
+
+# 8. With --root there is no file to read: SIGHUP says so and serves on.
+start_syncd --root "$A" || exit 1
+kill -HUP "$SYNCD_PID"
+check "--root: SIGHUP says there is nothing to reload" \
+    wait_for 5 grep -q "nothing to reload (--root)" "$SYNCD_LOG"
+run "$RAWCALL" default hello
+is "$OUT" SYNC_OK "--root: serves after SIGHUP"
+stop_syncd
+done_testing
