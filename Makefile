@@ -152,7 +152,10 @@ package:
 
 # The packages installed on this machine, run as the unit would run syncd,
 # then purged (tests/package/t_package.sh, through the runner: one summary line).
-check-package: deps package tests
+# One step at a time: each may apt-get, and the build needs DEPS installed.
+check-package: deps
+	$(MAKE) package
+	$(MAKE) tests
 	tests/run $(B)/pkg
 
 # The whole suite, once normally and once under ASan+UBSan, each fuzz

@@ -42,15 +42,20 @@ pkg_status() {
 	dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null
 }
 
+# pkg_there NAME: true if any of package NAME is on this machine (installed,
+# half-installed, its conffiles left...).
+pkg_there() {
+	case $(pkg_status "$1") in
+	'' | not-installed) return 1 ;;
+	esac
+}
+
 if [ -z "${PKG_INNER:-}" ]; then
 	for p in syncd syncctl; do
-		case $(pkg_status "$p") in
-		'' | not-installed) ;;
-		*)
+		if pkg_there "$p"; then
 			echo "1..0 # SKIP package $p is on this machine already ($(pkg_status "$p")): not replacing it"
 			exit 0
-			;;
-		esac
+		fi
 	done
 	for f in "$CONF" /usr/sbin/syncd /usr/bin/syncctl "$UNIT"; do
 		if [ -e "$f" ]; then
@@ -69,15 +74,11 @@ if [ -z "${PKG_INNER:-}" ]; then
 	cleanup() {
 		local p
 		for p in syncd syncctl; do
-			case $(pkg_status "$p") in
-			'' | not-installed) ;;
-			*)
-				echo "# cleanup: purging $p"
-				unshare --mount --propagation private sh -c \
-					'mount -t tmpfs tmpfs /run && apt-get purge -y -qq "$1"' sh "$p" \
-					</dev/null >/dev/null 2>&1 || echo "# cleanup: apt-get purge $p failed"
-				;;
-			esac
+			pkg_there "$p" || continue
+			echo "# cleanup: purging $p"
+			unshare --mount --propagation private sh -c \
+				'mount -t tmpfs tmpfs /run && apt-get purge -y -qq "$1"' sh "$p" \
+				</dev/null >/dev/null 2>&1 || echo "# cleanup: apt-get purge $p failed"
 		done
 		[ "$had_state" = 1 ] || rm -rf "$STATE"
 		[ "$had_user" = 1 ] || ! getent passwd _syncd >/dev/null || userdel _syncd
@@ -232,7 +233,6 @@ is "$(find "$STATE/site" \( ! -user _syncd -o ! -group _syncd \) -printf '%p\n' 
 # --- 4. SIGHUP: reload ------------------------------------------------------
 
 install -d -o _syncd -g _syncd -m 0750 "$STATE/second"
-cp "$CONF" "$T/syncd.conf.orig"
 printf '\n[second]\npath = %s/second\nhosts allow = 127.0.0.0/8, ::1\n' "$STATE" >>"$CONF"
 kill -HUP "$daemon"
 check "SIGHUP: RELOADING=1" wait_for 10 said '^RELOADING=1'
@@ -273,7 +273,8 @@ wait "$sink" 2>/dev/null
 
 run apt-get purge -y syncd syncctl
 is "$RC" 0 "apt-get purge -y syncd syncctl" || diag "$OUT"
-is "$(pkg_status syncd)$(pkg_status syncctl)" "" "both packages are gone"
+check "syncd's package is gone" eval '! pkg_there syncd'
+check "... and syncctl's" eval '! pkg_there syncctl'
 for _f in /usr/sbin/syncd /usr/bin/syncctl "$UNIT" "$CONF" /usr/share/man/man8/syncd.8.gz; do
 	check "$_f is gone" test ! -e "$_f"
 done
