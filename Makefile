@@ -225,6 +225,12 @@ install: all
 	$(INSTALL) -m 0644 dist/syncd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/syncd.conf
 	[ -e $(DESTDIR)$(SYSCONFDIR)/syncd.conf ] || \
 		$(INSTALL) -m 0644 dist/syncd.conf $(DESTDIR)$(SYSCONFDIR)/syncd.conf
+	@# Into the live system (no DESTDIR), as root: the user and the state
+	@# directory now, as the package's postinst makes them.
+	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers $(SYSUSERSDIR)/syncd.conf && \
+		systemd-tmpfiles --create $(TMPFILESDIR)/syncd.conf; \
+	fi
 
 # Removes what install put there except syncd.conf (it may hold edits).
 uninstall:

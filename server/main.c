@@ -825,7 +825,8 @@ reload(struct server *sv)
 /*
  * Reads the pending signals.  SIGHUP reloads the configuration and
  * re-registers with rpcbind (telling the service manager RELOADING, then
- * READY).  Returns 1 if SIGTERM or SIGINT asks syncd to stop, else 0.
+ * READY), unless syncd is already stopping.  Returns 1 if SIGTERM or
+ * SIGINT asks syncd to stop, else 0.
  */
 static int
 handle_signals(struct server *sv)
@@ -834,7 +835,9 @@ handle_signals(struct server *sv)
 	int stop = 0;
 
 	while (read(sv->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-		if (si.ssi_signo == SIGHUP) {
+		if (si.ssi_signo == SIGHUP && sv->lfd < 0) {
+			log_info("SIGHUP ignored: stopping");  /* the drain closed the listener */
+		} else if (si.ssi_signo == SIGHUP) {
 			notify_reloading();
 			reload(sv);
 			registration_refresh(&sv->reg);

@@ -2,11 +2,12 @@
 # t_54_reload.sh -- SIGHUP reloads syncd.conf, all or nothing: a good file
 # takes effect for new connections (exports added, removed, moved, made
 # read-only, closed to a host, secrets rotated, global keys); a bad one
-# (syntax, a missing directory, an unsafe secrets file, no file) leaves the old
-# configuration whole and says why; a session already connected carries on
-# in the export it started with, even one the reload removed or moved; and
-# reloads during pushes break nothing (the ASan build checks that an old
-# configuration is freed only after its last session).
+# (syntax, a missing directory, an unsafe secrets file, no file) leaves
+# the old configuration whole and says why; a session already connected
+# carries on in the export it started with, even one the reload removed or
+# moved; reloads during pushes break nothing (the ASan build checks that
+# an old configuration is freed only after its last session); once
+# stopping, SIGHUP is ignored.
 # shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -156,7 +157,26 @@ check "SIGTERM after reloads: STOPPING=1" grep -q '^STOPPING=1' "$T/sink.out"
 kill "$sink"
 wait "$sink" 2>/dev/null
 
-# 8. With --root there is no file to read: SIGHUP says so and serves on.
+# 8. Once stopping, SIGHUP changes nothing: no reload during the drain.
+printf 'drain timeout = 60\n[a]\npath = %s\n' "$A" >"$CONF"
+start_syncd -c "$CONF" || exit 1
+rm -f "$T/ctl" && mkfifo "$T/ctl"
+"$RAWCALL" a script <"$T/ctl" >"$T/raw.out" 2>&1 &
+raw=$!
+exec 5>"$T/ctl"
+printf 'create 1 half\nwrite 1 data\nnull\n' >&5
+wait_for 5 bash -c "[ \"\$(find '$A' -name '.syncd-tmp.*' | wc -l)\" -ge 1 ]"
+kill -TERM "$SYNCD_PID"
+check "a session mid-batch is being drained" wait_for 5 grep -q "draining 1 session" "$SYNCD_LOG"
+printf '[b]\npath = %s\n' "$B" >"$CONF"
+kill -HUP "$SYNCD_PID"
+check "SIGHUP during the drain is ignored" wait_for 5 grep -q "SIGHUP ignored: stopping" "$SYNCD_LOG"
+unlike "$(cat "$SYNCD_LOG")" "reloaded" "... nothing was reloaded"
+stop_syncd              # the second SIGTERM cuts
+exec 5>&-
+wait "$raw" 2>/dev/null
+
+# 9. With --root there is no file to read: SIGHUP says so and serves on.
 start_syncd --root "$A" || exit 1
 kill -HUP "$SYNCD_PID"
 check "--root: SIGHUP says there is nothing to reload" \
