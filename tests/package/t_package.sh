@@ -109,7 +109,7 @@ check "... and the syncctl package" test -f "$DEB_C" || exit 1
 
 # --- 1. the packages --------------------------------------------------------
 
-# lintian as make package runs it, every tag class failing; as root it
+# lintian as make package runs it (less -v), every tag class failing; as root it
 # warns about that, which is not about the packages.
 run lintian -EIL +pedantic --fail-on error,warning,info,pedantic,experimental "$PKG"/*.changes
 OUT=$(grep -vx 'running with root privileges is not recommended!' <<<"$OUT")
