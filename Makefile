@@ -48,6 +48,9 @@ DEPS = gcc make libc6-dev libtirpc-dev rpcsvc-proto rpcbind pkgconf \
        libssl-dev clang libclang-rt-14-dev fiu-utils libfiu-dev
 
 .PHONY: all tests check check-package demo deps package install uninstall clean fuzz fuzz-build fuzzers fuzz-seeds
+# Objects are kept even where make would see them as intermediate (the
+# test tools' are), so a second `make tests` has nothing to redo.
+.SECONDARY:
 
 all: $(B)/syncd $(B)/syncctl
 
@@ -147,7 +150,7 @@ package:
 	$(call apt_missing,$(DEPS) $(PKG_DEPS))
 	rm -rf $(B)/pkg && mkdir -p $(B)/pkg/rpcsync
 	git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(B)/pkg/rpcsync
-	cd $(B)/pkg/rpcsync && dpkg-buildpackage -us -uc -b
+	+cd $(B)/pkg/rpcsync && dpkg-buildpackage -us -uc -b
 	lintian -EvIL +pedantic --fail-on error,warning,info,pedantic,experimental $(B)/pkg/*.changes
 
 # The packages installed on this machine, run as the unit would run syncd,
