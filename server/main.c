@@ -797,8 +797,9 @@ apply_settings(struct server *sv)
  * they started with.  On any error the old configuration stays, whole.
  * Exports new to the configuration are not swept for stale temps (a
  * session of the old configuration may be writing beneath them); the next
- * start does that.  An export's "max connections" counts only the sessions
- * that started since.  With --root there is no file: nothing changes.
+ * start does that.  An export's "max connections" counts its sessions
+ * under either (session.c counts by name).  With --root there is no file:
+ * nothing changes.
  */
 static void
 reload(struct server *sv)

@@ -9,6 +9,7 @@
  * session belongs to one connection thread, so nothing here locks.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
@@ -116,32 +117,66 @@ session_take_barrier(struct session *s, barrier_ok *r)
 }
 
 /*
- * The export's counter, writable: sessions point at the configuration as
- * const, and this counter is the only part of it that changes.
+ * Sessions per export name.  Counted by name, not in struct export, so that
+ * a reload (which makes new exports) keeps counting the sessions still on
+ * the old ones: "max connections = 8" means 8 at a time across the reload
+ * too.  Names only accumulate (one entry per name ever configured, which
+ * the admin bounds); a HELLO costs a scan of them under the lock.
  */
-static atomic_uint *
-sessions_of(const struct export *e)
+struct export_load {
+	char *name;
+	unsigned int sessions;
+};
+
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct export_load *loads;
+static size_t nloads;
+
+/* Returns the entry of name, made if missing; NULL when out of memory. */
+static struct export_load *
+load_of(const char *name)
 {
-	return (atomic_uint *)&e->sessions;
+	struct export_load *grown;
+
+	for (size_t i = 0; i < nloads; i++)
+		if (strcmp(loads[i].name, name) == 0)
+			return &loads[i];
+	grown = realloc(loads, (nloads + 1) * sizeof *grown);
+	if (grown == NULL)
+		return NULL;
+	loads = grown;
+	if ((loads[nloads].name = strdup(name)) == NULL)
+		return NULL;
+	loads[nloads].sessions = 0;
+	return &loads[nloads++];
 }
 
 int
 export_reserve(const struct export *e)
 {
-	atomic_uint *n = sessions_of(e);
-	unsigned int cur = atomic_load(n);
+	struct export_load *l;
+	int rc = -1;
 
-	do {
-		if (e->max_sessions != 0 && cur >= e->max_sessions)
-			return -1;
-	} while (!atomic_compare_exchange_weak(n, &cur, cur + 1));
-	return 0;
+	pthread_mutex_lock(&load_lock);
+	if ((l = load_of(e->name)) == NULL) {
+		log_err("export '%s': out of memory counting its sessions", e->name);
+	} else if (e->max_sessions == 0 || l->sessions < e->max_sessions) {
+		l->sessions++;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&load_lock);
+	return rc;
 }
 
 void
 export_release(const struct export *e)
 {
-	atomic_fetch_sub(sessions_of(e), 1);
+	struct export_load *l;
+
+	pthread_mutex_lock(&load_lock);
+	if ((l = load_of(e->name)) != NULL && l->sessions > 0)
+		l->sessions--;
+	pthread_mutex_unlock(&load_lock);
 }
 
 /*

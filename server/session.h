@@ -10,7 +10,6 @@
 #ifndef RPCSYNC_SESSION_H
 #define RPCSYNC_SESSION_H
 
-#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -33,11 +32,6 @@ struct export {
 	unsigned int max_sessions;  /* "max connections" of the export; 0: none */
 	char *uid_name, *gid_name;  /* "uid" / "gid" as written; NULL: not set */
 	long  uid, gid;             /* resolved at startup; -1: the daemon's own */
-	/*
-	 * Sessions using the export now: the one field that changes while the
-	 * daemon serves (HELLO and session end, atomically; see export_reserve).
-	 */
-	atomic_uint sessions;
 };
 
 struct staging;             /* open writes and pending commits: staging.c */
@@ -92,12 +86,14 @@ void session_fail(struct session *s, unsigned int index, const char *path,
 void session_take_barrier(struct session *s, barrier_ok *r);
 
 /*
- * Counts one more session using e, unless e already has max_sessions of
- * them.  Returns 0, or -1 when e is full (nothing counted).
+ * Counts one more session using the export named as e is, unless it
+ * already has e's max_sessions of them (sessions on an export of the same
+ * name in an older configuration count too).  Thread-safe.  Returns 0, or
+ * -1 when it is full (nothing counted).
  */
 int export_reserve(const struct export *e);
 
-/* Counts one session fewer using e. */
+/* Counts one session fewer using the export named as e is. */
 void export_release(const struct export *e);
 
 /*

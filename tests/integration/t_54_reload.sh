@@ -1,7 +1,8 @@
 #!/bin/bash
 # t_54_reload.sh -- SIGHUP reloads syncd.conf, all or nothing: a good file
 # takes effect for new connections (exports added, removed, moved, made
-# read-only, closed to a host, secrets rotated, global keys); a bad one
+# read-only, closed to a host, secrets rotated, global keys; an export's
+# max connections counts sessions from before the reload); a bad one
 # (syntax, a missing directory, an unsafe secrets file, no file) leaves
 # the old configuration whole and says why; a session already connected
 # carries on in the export it started with, even one the reload removed or
@@ -132,7 +133,26 @@ check "a silent connection is closed after the reloaded idle timeout ($ms ms)" \
     [ "$rc" -eq 0 ] && [ "$ms" -ge 900 ] && [ "$ms" -lt 5000 ]
 exec 6<&-
 
-# 7. Reloads during pushes: each push ends well, syncd neither crashes nor
+# 7. An export's max connections counts the sessions that began before the
+# reload too.
+printf '[a]\npath = %s\nmax connections = 1\n' "$A" >"$CONF"
+check "reload with a's max connections = 1" reload
+rm -f "$T/ctl" && mkfifo "$T/ctl"
+"$RAWCALL" a script <"$T/ctl" >"$T/raw.out" 2>&1 &
+raw=$!
+exec 5>"$T/ctl"
+printf 'hello a\n' >&5
+check "a session holds a" wait_for 5 grep -qx 'hello SYNC_OK' "$T/raw.out"
+printf '[a]\npath = %s\nmax connections = 1\n\n' "$A" >"$CONF"
+check "reload of the same export" reload
+run "$RAWCALL" a hello
+is "$OUT" SYNC_ERR_TOOMANY "the session from before the reload still counts"
+exec 5>&-
+wait "$raw" 2>/dev/null
+check "once it ended, a takes a session again" \
+    wait_for 5 sh -c "\"$RAWCALL\" a hello | grep -qx SYNC_OK"
+
+# 8. Reloads during pushes: each push ends well, syncd neither crashes nor
 # leaks (the old configurations go with their last session).
 printf '[a]\npath = %s\n' "$A" >"$CONF"
 check "reload back to one export" reload
@@ -157,7 +177,7 @@ check "SIGTERM after reloads: STOPPING=1" grep -q '^STOPPING=1' "$T/sink.out"
 kill "$sink"
 wait "$sink" 2>/dev/null
 
-# 8. Once stopping, SIGHUP changes nothing: no reload during the drain.
+# 9. Once stopping, SIGHUP changes nothing: no reload during the drain.
 printf 'drain timeout = 60\n[a]\npath = %s\n' "$A" >"$CONF"
 start_syncd -c "$CONF" || exit 1
 rm -f "$T/ctl" && mkfifo "$T/ctl"
@@ -176,7 +196,7 @@ stop_syncd              # the second SIGTERM cuts
 exec 5>&-
 wait "$raw" 2>/dev/null
 
-# 9. With --root there is no file to read: SIGHUP says so and serves on.
+# 10. With --root there is no file to read: SIGHUP says so and serves on.
 start_syncd --root "$A" || exit 1
 kill -HUP "$SYNCD_PID"
 check "--root: SIGHUP says there is nothing to reload" \
