@@ -135,4 +135,32 @@ struct push {
 	size_t             nstreams;     /* nmax + 1 */
 };
 
+/* ---- report.c: what the user reads ---------------------------------- */
+
+/* Logs "DIR/rel: what" about a local entry and counts the failure in s. */
+void local_error(struct stream *s, const char *rel, const char *what);
+
+/* Prints one --verbose line: the quoted path, then suffix. */
+void say(const struct push *p, const char *prefix, const char *path, const char *suffix);
+
+/*
+ * Moves the failures of rep into f (rep keeps no path; free it as usual).
+ * Returns 0, or -1 when out of memory (reported; they stay counted).
+ */
+int failures_take(struct failures *f, struct remote_report *rep);
+
+/* Frees what failures_take() put in f. */
+void failures_free(struct failures *f);
+
+/*
+ * Reports the failures and returns how the push went: the first stream
+ * whose connection failed decides (its failure was reported when it
+ * happened; the others finished the work); else PUSH_FAILED if anything
+ * failed on either side; else PUSH_OK.
+ */
+enum push_result conclude(const struct push *p);
+
+/* Prints the --stats counters on stdout, summed over the streams. */
+void print_stats(const struct push *p);
+
 #endif
