@@ -135,6 +135,81 @@ struct push {
 	size_t             nstreams;     /* nmax + 1 */
 };
 
+/* ---- push.c: the run ---------------------------------------------------- */
+
+/*
+ * Returns the destination path of rel (PATH/rel, in s->dest), or NULL when
+ * it would be too long (reported and counted).
+ */
+const char *dest_of(struct stream *s, const char *rel);
+
+/*
+ * Opens the local file rel for reading through open_beneath(): beneath the
+ * root and through no symlink.  Returns the fd, or -1 with errno set.
+ */
+int open_local(int rootfd, const char *rel);
+
+/*
+ * Ends s's batch with a BARRIER if it holds BATCH_CALLS_MAX calls, so that
+ * what remote.c remembers about them stays bounded.  Returns a remote_rc.
+ */
+int settle_if_full(struct stream *s);
+
+/*
+ * Ends s's batch with a BARRIER and keeps the failures it reports in
+ * s->fails (printed at the end, with every stream's).  Returns a remote_rc.
+ */
+int barrier(struct stream *s);
+
+/* ---- plan.c: the trees compared, each window planned -------------------- */
+
+/* Returns non-zero if two times are equal to the nanosecond. */
+int same_time(struct timespec a, struct timespec b);
+
+/*
+ * Returns the remote namesake of entry i of window w if it has the same
+ * type, else NULL (missing, or to be replaced).
+ */
+const struct entry *counterpart(const struct push *p, const struct window *w, size_t i);
+
+/* Allocates w's fixed arrays.  Returns 0, or -1 when out of memory (reported). */
+int window_init(struct window *w);
+
+/* Empties w for the next stretch of the tree, keeping its memory. */
+void window_clear(struct window *w);
+
+/* Frees everything w holds. */
+void window_free(struct window *w);
+
+/*
+ * Fills the empty window w with the next stretch of the walk.  Returns 1
+ * if the walk goes on after it, 0 if it has ended (w may then be empty),
+ * or -1 when out of memory (reported).
+ */
+int fill_window(struct push *p, struct window *w);
+
+/*
+ * Phase 6: sets mode and mtime of every directory that is new, differs, or
+ * changed inside, deepest first (reverse path_cmp order puts every
+ * directory after all of its contents), the root last.  Returns a remote_rc.
+ */
+int send_dir_attrs(struct stream *s);
+
+/*
+ * Sends again the SETATTR (mode and mtime) of the local directory holding
+ * rel, after a late rename into it moved its mtime.  Only for the primary
+ * once the workers are done (it reads the directory list).  Returns a
+ * remote_rc.
+ */
+int resend_parent_attrs(struct stream *s, const char *rel);
+
+/*
+ * Plans window w on the primary stream s (last: the walk has ended) and
+ * queues phases 1-4 for it; its file jobs are left in w->jobs.  Returns a
+ * remote_rc (REMOTE_NOMEM: out of memory, reported).
+ */
+int plan_window(struct stream *s, struct window *w, int last);
+
 /* ---- report.c: what the user reads ---------------------------------- */
 
 /* Logs "DIR/rel: what" about a local entry and counts the failure in s. */
