@@ -144,12 +144,6 @@ struct push {
 const char *dest_of(struct stream *s, const char *rel);
 
 /*
- * Opens the local file rel for reading through open_beneath(): beneath the
- * root and through no symlink.  Returns the fd, or -1 with errno set.
- */
-int open_local(int rootfd, const char *rel);
-
-/*
  * Ends s's batch with a BARRIER if it holds BATCH_CALLS_MAX calls, so that
  * what remote.c remembers about them stays bounded.  Returns a remote_rc.
  */
@@ -209,6 +203,42 @@ int resend_parent_attrs(struct stream *s, const char *rel);
  * remote_rc (REMOTE_NOMEM: out of memory, reported).
  */
 int plan_window(struct stream *s, struct window *w, int last);
+
+/* ---- send.c: one regular file ------------------------------------------ */
+
+/*
+ * Opens the local file rel for reading through open_beneath(): beneath the
+ * root and through no symlink.  Returns the fd, or -1 with errno set.
+ */
+int open_local(int rootfd, const char *rel);
+
+/* Forgets the files note_checked() remembered on s. */
+void checked_clear(struct stream *s);
+
+/*
+ * Sends the local file rel under destination d on stream s (send_once).  A
+ * file that cannot be read is reported (and its temp ABORTed) and the push
+ * goes on; one that changes while it is read is sent again, up to
+ * SOURCE_TRIES times in all, and then reported and left as the server has
+ * it: a file is never published torn.  A file whose COMMIT the server
+ * checks against its hash is remembered for resend_refused().  A resend
+ * (whole set) is not counted as one more file sent.  Returns a remote_rc.
+ */
+int send_file(struct stream *s, const char *rel, const char *d, const struct entry *re,
+    int whole);
+
+/*
+ * rsync's redo: every file that s sent as a delta and whose COMMIT its
+ * BARRIERs refused with CHECKSUM (the server's copy changed between
+ * SIGNATURE and COPY, or a truncated strong sum matched the wrong block:
+ * nothing was published) is sent again whole, and a BARRIER reports how
+ * that went; the refusal is dropped from s->fails.  With fix_dirs (the
+ * primary, whose directory SETATTRs went out before its last BARRIER) the
+ * parent of each resent file gets its SETATTR again, as the rename moved
+ * its mtime.  Costs nothing (no round trip) when nothing was refused.
+ * Returns a remote_rc.
+ */
+int resend_refused(struct stream *s, int fix_dirs);
 
 /* ---- report.c: what the user reads ---------------------------------- */
 
