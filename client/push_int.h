@@ -135,7 +135,7 @@ struct push {
 	size_t             nstreams;     /* nmax + 1 */
 };
 
-/* ---- push.c: the run ---------------------------------------------------- */
+/* ---- push.c: the run -------------------------------------------------- */
 
 /*
  * Returns the destination path of rel (PATH/rel, in s->dest), or NULL when
@@ -155,7 +155,7 @@ int settle_if_full(struct stream *s);
  */
 int barrier(struct stream *s);
 
-/* ---- plan.c: the trees compared, each window planned -------------------- */
+/* ---- plan.c: the trees compared, each window planned ------------------ */
 
 /* Returns non-zero if two times are equal to the nanosecond. */
 int same_time(struct timespec a, struct timespec b);
@@ -204,7 +204,7 @@ int resend_parent_attrs(struct stream *s, const char *rel);
  */
 int plan_window(struct stream *s, struct window *w, int last);
 
-/* ---- send.c: one regular file ------------------------------------------ */
+/* ---- send.c: one regular file ----------------------------------------- */
 
 /*
  * Opens the local file rel for reading through open_beneath(): beneath the
@@ -240,7 +240,7 @@ int send_file(struct stream *s, const char *rel, const char *d, const struct ent
  */
 int resend_refused(struct stream *s, int fix_dirs);
 
-/* ---- report.c: what the user reads ---------------------------------- */
+/* ---- report.c: what the user reads ------------------------------------ */
 
 /* Logs "DIR/rel: what" about a local entry and counts the failure in s. */
 void local_error(struct stream *s, const char *rel, const char *what);
