@@ -18,7 +18,7 @@
  *     nothing else can interrupt it); the connection is then dead, which
  *     a timeout means anyway.
  *   - Whatever a LIST reply contains is checked before anyone uses it: a
- *     malicious server must not be able to make push.c act on paths outside
+ *     malicious server must not be able to make plan.c act on paths outside
  *     the destination or on entries below a symlink.  A listing must come
  *     in canonical order, strictly increasing, and it is bounded (entries:
  *     remote_set_list_max(); bytes of names: REMOTE_LIST_BYTES_MAX), since
@@ -26,7 +26,7 @@
  *   - Compression is a property of the connection, not of the caller: once
  *     HELLO granted SYNC_CAP_ZSTD, remote_batch_write() compresses each
  *     chunk (common/zstdio.h), so whole files and delta literals alike are
- *     compressed without push.c knowing.
+ *     compressed without send.c knowing.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -8,7 +8,7 @@
  * Each directory's names are sorted bytewise and a directory's contents are
  * handed out right after it, which is exactly path_cmp() order.  The walk
  * is an explicit stack of frames instead of a recursion, so that it can
- * stop after any entry and go on later: push.c takes the tree a window at
+ * stop after any entry and go on later: plan.c takes the tree a window at
  * a time and never holds more of it than that.  A directory is opened and
  * read when its own entry is handed out, so an unreadable one already
  * carries ENTRY_INCOMPLETE when the caller sees it.

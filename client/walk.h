@@ -3,7 +3,7 @@
  *
  * syncctl compares two trees: the one on this machine (the walk) and the
  * one the server lists (remote_list).  Both become struct entry lists in
- * path_cmp() order, so push.c can merge them in one pass.  The walk is
+ * path_cmp() order, so plan.c can merge them in one pass.  The walk is
  * resumable (walk_next hands out one entry per call), so a push holds a
  * bounded window of the local tree, never all of it.  It opens every name
  * relative to its directory's fd and never follows a symlink, so a
