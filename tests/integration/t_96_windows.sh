@@ -1,6 +1,6 @@
 #!/bin/bash
 # t_96_windows.sh -- syncctl takes the local tree a window at a time
-# (client/push.c): a tree several windows long, with nested new
+# (client/plan.c): a tree several windows long, with nested new
 # directories, deletions, type changes and symlinks in every window, is
 # reproduced exactly over several streams; a no-change re-push still costs
 # HELLO + LIST + BARRIER (with --checksum too); an unreadable directory in
