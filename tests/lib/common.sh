@@ -284,11 +284,11 @@ tree_manifest() {
 
 # assert_trees_equal A B [WHAT]: passes if the manifests are identical
 # (content, types, modes, sizes, mtimes to the ns, link targets, directories
-# included); shows the diff otherwise.
+# included); shows the diff otherwise (or why diff could not compare).
 assert_trees_equal() {
-	local what=${3:-"trees $1 and $2 are equal"} d
-	d=$(diff -u <(tree_manifest "$1") <(tree_manifest "$2"))
-	if [ -z "$d" ]; then
+	local what=${3:-"trees $1 and $2 are equal"} d rc=0
+	d=$(diff -u <(tree_manifest "$1") <(tree_manifest "$2") 2>&1) || rc=$?
+	if [ "$rc" -eq 0 ]; then
 		ok "$what"
 	else
 		not_ok "$what"
