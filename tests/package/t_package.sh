@@ -25,7 +25,8 @@
 # and JOURNAL_STREAM, says READY=1, serves a push of the installed syncctl
 # to the default export (tree equal, files owned by _syncd), reloads a new
 # export on SIGHUP and keeps the old configuration on a broken one, stops on
-# SIGTERM (STOPPING=1, status 0, unregistered); apt-get purge removes
+# SIGTERM (STOPPING=1, status 0, unregistered); the init script (no
+# systemd) starts it as _syncd, reloads and stops it; apt-get purge removes
 # programs, unit and conffile, and keeps the _syncd user and the data in
 # /var/lib/syncd (Debian practice: a user may still own files; an export's
 # data is never deleted by a package operation).
@@ -268,6 +269,29 @@ is "$rc" 0 "... with status 0"
 check "rpcinfo -p no longer lists the program" eval '! in_rpcbind'
 kill "$sink"
 wait "$sink" 2>/dev/null
+
+# --- 5b. without systemd: the init script ----------------------------------
+
+sed -i '/^no such key/d' "$CONF"
+run /etc/init.d/syncd start
+is "$RC" 0 "init script: start" || diag "$OUT"
+check "... syncd registers" wait_for 10 registered
+daemon=$(pgrep -x -u _syncd syncd)
+check "... one syncd runs, as _syncd" [ -n "$daemon" ] && [ "$(wc -w <<<"$daemon")" -eq 1 ]
+run /etc/init.d/syncd status
+is "$RC" 0 "init script: status says running" || diag "$OUT"
+install -d -o _syncd -g _syncd -m 0750 "$STATE/third"
+printf '\n[third]\npath = %s/third\nhosts allow = 127.0.0.0/8, ::1\n' "$STATE" >>"$CONF"
+run /etc/init.d/syncd reload
+is "$RC" 0 "init script: reload (SIGHUP)" || diag "$OUT"
+check "... the new export 'third' is served" \
+	wait_for 10 /usr/bin/syncctl push 127.0.0.1:third/ "$S"
+assert_trees_equal "$S" "$STATE/third" "... and holds the tree"
+is "$(pgrep -x syncd)" "$daemon" "... by the same syncd"
+run /etc/init.d/syncd stop
+is "$RC" 0 "init script: stop" || diag "$OUT"
+check "... syncd exits" wait_for 15 gone "$daemon"
+check "... and is unregistered" eval '! in_rpcbind'
 
 # --- 6. purge ---------------------------------------------------------------
 
