@@ -79,6 +79,7 @@ setup(void)
 	 * and then partials are removed at once, as syncd does when it is full.
 	 */
 	partials_set_expiry(cfg.partial_s);
+	conn_set_config(&cfg);          /* never dropped to 0: cfg is static */
 }
 
 /*
@@ -159,7 +160,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (fcntl(sv[1], F_SETFL, O_NONBLOCK) != 0)
 		abort();
-	if (conn_start(sv[0], "fuzz", (struct sockaddr *)&peer, sizeof peer, &cfg) != 0)
+	if (conn_start(sv[0], "fuzz", (struct sockaddr *)&peer, sizeof peer) != 0)
 		abort();
 	converse(sv[1], data, size);
 	close(sv[1]);

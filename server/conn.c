@@ -51,10 +51,20 @@
 /* Connections being served; only conn_start() increments it. */
 static atomic_uint conn_live;
 
+/*
+ * The configuration in force (conn_set_config), with a reference of its
+ * own.  A connection starts with it and takes it again at each HELLO, so a
+ * reload applies to every session from its next HELLO on: one that began
+ * before cannot go on opening exports, under hosts lists or secrets, that
+ * the reload withdrew.
+ */
+static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+static const struct config *current;
+
 /* Everything one connection thread owns. */
 struct conn {
 	SVCXPRT *xprt;
-	const struct config *cfg;
+	const struct config *cfg;       /* held; changed under reg_lock (see adopt_current) */
 	struct session s;
 	/* Registry fields, under reg_lock (see conn_evict_idle). */
 	struct conn *prev, *next;
@@ -160,6 +170,55 @@ needs_auth(const struct session *s)
 	return s->export != NULL && s->export->secrets_file != NULL && !s->authed;
 }
 
+/* Returns the configuration in force, held for the caller; NULL before any. */
+static const struct config *
+current_config(void)
+{
+	const struct config *cfg;
+
+	pthread_mutex_lock(&current_lock);
+	if ((cfg = current) != NULL)
+		config_hold(cfg);
+	pthread_mutex_unlock(&current_lock);
+	return cfg;
+}
+
+/*
+ * At a HELLO: if a reload replaced the configuration since c took its own,
+ * ends what the session had under the old one (its pending COMMITs are
+ * published, as when a HELLO switches export; its export is left; AUTH is
+ * needed again) and moves c to the new one.
+ */
+static void
+adopt_current(struct conn *c)
+{
+	const struct config *cur = current_config(), *old;
+	struct session *s = &c->s;
+
+	if (cur == NULL || cur == c->cfg) {
+		if (cur != NULL)
+			config_drop(cur);
+		return;
+	}
+	if (s->staging != NULL) {
+		staging_flush(s);
+		staging_free(s);
+		s->staging = NULL;
+	}
+	if (s->export != NULL) {
+		export_release(s->export);
+		s->export = NULL;
+	}
+	s->nonce_live = 0;
+	s->authed = 0;
+	pthread_mutex_lock(&reg_lock);  /* conn_reap_stalled reads c->cfg */
+	old = c->cfg;
+	c->cfg = cur;
+	pthread_mutex_unlock(&reg_lock);
+	config_drop(old);
+	log_debug("%s: HELLO under the reloaded configuration", s->peer);
+}
+
 /*
  * HELLO: checks the protocol version and selects the export named by the
  * client for the rest of the connection, if the export's host lists admit
@@ -186,6 +245,7 @@ call_hello(struct conn *c, const union args *a, union results *r)
 		r->hello.status = SYNC_ERR_VERSION;
 		return;
 	}
+	adopt_current(c);
 	e = config_find(c->cfg, h->export != NULL ? h->export : "");
 	if (e == NULL) {
 		log_debug("%s: HELLO for unknown export '%s'", s->peer, shown);
@@ -743,10 +803,10 @@ conn_serve(void *arg)
 	struct conn *c = arg;
 	struct pollfd pfd = { .fd = c->xprt->xp_fd, .events = POLLIN };
 	enum xprt_stat st = XPRT_IDLE;
-	int idle_ms = c->cfg->idle_s != 0 ? (int)c->cfg->idle_s * 1000 : CONN_IDLE_MS;
 
 	log_debug("%s: connection opened", c->s.peer);
 	while (st != XPRT_DIED) {
+		int idle_ms = c->cfg->idle_s != 0 ? (int)c->cfg->idle_s * 1000 : CONN_IDLE_MS;
 		int n;
 
 		if (!reg_set_idle(c, 1))
@@ -782,9 +842,23 @@ conn_serve(void *arg)
 	return NULL;
 }
 
+void
+conn_set_config(const struct config *cfg)
+{
+	const struct config *old;
+
+	if (cfg != NULL)
+		config_hold(cfg);
+	pthread_mutex_lock(&current_lock);
+	old = current;
+	current = cfg;
+	pthread_mutex_unlock(&current_lock);
+	if (old != NULL)
+		config_drop(old);
+}
+
 int
-conn_start(int fd, const char *peer, const struct sockaddr *addr, socklen_t addrlen,
-    const struct config *cfg)
+conn_start(int fd, const char *peer, const struct sockaddr *addr, socklen_t addrlen)
 {
 	pthread_attr_t attr;
 	pthread_t tid;
@@ -804,8 +878,11 @@ conn_start(int fd, const char *peer, const struct sockaddr *addr, socklen_t addr
 	}
 	fd = -1;                /* owned by x from now on */
 	c->xprt = x;
-	c->cfg = cfg;
 	session_init(&c->s, peer, addr, addrlen);
+	if ((c->cfg = current_config()) == NULL) {
+		log_err("%s: no configuration to serve", peer);
+		goto out;
+	}
 
 	err = pthread_attr_init(&attr);
 	if (err != 0) {
@@ -822,10 +899,8 @@ conn_start(int fd, const char *peer, const struct sockaddr *addr, socklen_t addr
 	}
 	atomic_fetch_add(&conn_live, 1);
 	reg_add(c);
-	config_hold(cfg);       /* before the thread can end and drop it */
 	err = pthread_create(&tid, &attr, conn_serve, c);
 	if (err != 0) {
-		config_drop(cfg);
 		reg_remove(c);
 		atomic_fetch_sub(&conn_live, 1);
 		log_err("%s: cannot start a thread: %s", peer, strerror(err));
@@ -841,6 +916,8 @@ out:
 		SVC_DESTROY(x);
 	else if (fd >= 0)
 		close(fd);
+	if (c != NULL && c->cfg != NULL)
+		config_drop(c->cfg);
 	free(c);
 	return rc;
 }

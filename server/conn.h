@@ -73,16 +73,21 @@ unsigned int conn_cut(void);
 unsigned int conn_threads(void);
 
 /*
+ * Makes cfg the configuration in force (held until replaced; NULL lets go
+ * of the last one): connections started from now on get it, and every
+ * session takes it at its next HELLO.  Thread-safe.
+ */
+void conn_set_config(const struct config *cfg);
+
+/*
  * Serves the connected, blocking TCP socket fd on a new detached thread
  * (1 MiB stack) until the client disconnects.  peer ("addr:port") is copied
  * for logs and addr (addrlen bytes) for the export's host lists; the
- * connection holds cfg (config_hold) until it ends, so a reload does not
- * change the exports under a session.  Takes ownership of fd in
- * every case: on failure it is closed.  Returns 0 when the thread was
- * started, -1 on failure (logged).
+ * connection holds the configuration in force until its next HELLO finds
+ * another.  Takes ownership of fd in every case: on failure it is closed.
+ * Returns 0 when the thread was started, -1 on failure (logged).
  */
-int conn_start(int fd, const char *peer, const struct sockaddr *addr, socklen_t addrlen,
-    const struct config *cfg);
+int conn_start(int fd, const char *peer, const struct sockaddr *addr, socklen_t addrlen);
 
 /*
  * The thread body: arg is the connection state made by conn_start().  Runs

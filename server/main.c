@@ -94,6 +94,7 @@ struct options {
 /* Everything the main thread owns. */
 struct server {
 	struct options opt;
+	char *config_path;              /* opt.config made absolute (reloads happen after chdir) */
 	struct config *cfg;             /* the current one; sessions may hold older ones */
 	unsigned long max_conn;         /* in effect: --max-connections, else the config's */
 	unsigned long drain_secs;       /* in effect: --drain-timeout, else the config's */
@@ -562,8 +563,27 @@ accept_ready(struct server *sv)
 		addr_unmap(&ss, &len);
 		addr_str((struct sockaddr *)&ss, peer, sizeof peer);
 		tune_socket(fd, peer);
-		conn_start(fd, peer, (struct sockaddr *)&ss, len, sv->cfg); /* closes fd on failure */
+		conn_start(fd, peer, (struct sockaddr *)&ss, len); /* closes fd on failure */
 	}
+}
+
+/*
+ * Makes the -c path absolute: a detached syncd works from "/", and SIGHUP
+ * must read the same file as the start did.  Returns 0 (a path that does
+ * not resolve is left for exports_load to report), or EX_OSERR (logged).
+ */
+static int
+absolute_config(struct server *sv)
+{
+	if (sv->opt.config == NULL)
+		return 0;
+	if ((sv->config_path = realpath(sv->opt.config, NULL)) != NULL) {
+		sv->opt.config = sv->config_path;
+	} else if (errno == ENOMEM) {
+		log_err("out of memory");
+		return EX_OSERR;
+	}
+	return 0;
 }
 
 /*
@@ -610,7 +630,8 @@ reload(struct server *sv)
 		return;
 	}
 	sv->cfg = fresh;
-	config_drop(old);               /* freed once its last session ends */
+	conn_set_config(fresh);
+	config_drop(old);               /* freed once its last session lets go */
 	apply_settings(sv);
 	list = exports_describe(fresh);
 	log_info("reloaded %s: exports: %s", sv->opt.config, list != NULL ? list : "?");
@@ -630,8 +651,8 @@ handle_signals(struct server *sv)
 	int stop = 0;
 
 	while (read(sv->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-		if (si.ssi_signo == SIGHUP && sv->lfd < 0) {
-			log_info("SIGHUP ignored: stopping");  /* the drain closed the listener */
+		if (si.ssi_signo == SIGHUP && (stop || sv->lfd < 0)) {
+			log_info("SIGHUP ignored: stopping");  /* asked to, or draining */
 		} else if (si.ssi_signo == SIGHUP) {
 			notify_reloading();
 			reload(sv);
@@ -731,8 +752,10 @@ server_cleanup(struct server *sv)
 		close(sv->lfd);
 	if (sv->sfd >= 0)
 		close(sv->sfd);
+	conn_set_config(NULL);
 	if (sv->cfg != NULL)
 		config_drop(sv->cfg);
+	free(sv->config_path);
 }
 
 int
@@ -753,13 +776,16 @@ main(int argc, char **argv)
 	if (sv.opt.verbose)
 		log_set_level(LOG_DEBUG);
 
+	if ((rc = setup_signals(&sv)) != 0)     /* a TERM or HUP now waits for serve() */
+		goto out;
+	if ((rc = absolute_config(&sv)) != 0)
+		goto out;
 	if ((rc = exports_load(sv.opt.root, sv.opt.config, &sv.cfg)) != 0)
 		goto out;
+	conn_set_config(sv.cfg);
 	raise_nofile();                 /* before the sweep: deep trees hold an fd per level */
 	apply_settings(&sv);
 	exports_sweep(sv.cfg);
-	if ((rc = setup_signals(&sv)) != 0)
-		goto out;
 	if ((rc = open_listener(&sv)) != 0)
 		goto out;
 	if ((rc = registration_start(&sv.reg, (struct sockaddr *)&sv.addr, sv.addr_len,

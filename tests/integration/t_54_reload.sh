@@ -6,9 +6,10 @@
 # (syntax, a missing directory, an unsafe secrets file, no file) leaves
 # the old configuration whole and says why; a session already connected
 # carries on in the export it started with, even one the reload removed or
-# moved; reloads during pushes break nothing (the ASan build checks that
+# moved, until its next HELLO, which meets the new configuration; reloads during pushes break nothing (the ASan build checks that
 # an old configuration is freed only after its last session); once
-# stopping, SIGHUP is ignored.
+# stopping, SIGHUP is ignored; a detached syncd started with a relative -c
+# reloads the same file.
 # shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -75,7 +76,8 @@ is "$RC" 0 "after the failed reloads a push to a works"
 assert_trees_equal "$T/src" "$A/y" "... and lands in a"
 
 # 3. A session connected before the reload keeps its export, even when the
-# reload removes it; new connections see the new configuration.
+# reload removes it, until its next HELLO, which meets the new configuration
+# (a withdrawn export stays withdrawn); new connections see the new one.
 mkfifo "$T/ctl"
 "$RAWCALL" a script <"$T/ctl" >"$T/raw.out" 2>&1 &
 raw=$!
@@ -89,11 +91,17 @@ is "$OUT" SYNC_ERR_NOEXPORT "a new connection no longer finds a"
 printf 'put 2 after still-old\nbarrier\n' >&5
 check "the old session goes on after the reload" \
     wait_for 10 sh -c "[ \$(grep -c '^barrier done=3 failed=0' '$T/raw.out') -eq 2 ]"
+printf 'hello a\nhello b\nput 3 b-file x\nbarrier\n' >&5
+check "its next HELLO of a meets the reload: NOEXPORT" \
+    wait_for 10 grep -qx 'hello SYNC_ERR_NOEXPORT' "$T/raw.out"
+check "a HELLO of b gets b as reloaded" wait_for 10 grep -qx 'hello SYNC_OK' "$T/raw.out"
+check "... read-only now: its write fails" wait_for 10 grep -q '^barrier done=3 failed=3' "$T/raw.out"
 exec 5>&-
 wait "$raw" 2>/dev/null
 is "$(cat "$A/before" 2>&1) $(cat "$A/after" 2>&1)" "old-session still-old" \
     "both of its files are in a's directory"
-check "nothing of it went to the new exports" [ ! -e "$A2/after" ] && [ ! -e "$B/after" ]
+check "nothing of it went to the new exports" \
+    sh -c "[ ! -e '$A2/after' ] && [ ! -e '$B/after' ] && [ ! -e '$B/b-file' ]"
 
 # 4. What changed for new connections: read only, moved, closed to a host.
 run "$SYNCCTL" push 127.0.0.1:b/z "$T/src"
@@ -130,7 +138,7 @@ rc=0
 timeout 10 cat <&6 >/dev/null || rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
 check "a silent connection is closed after the reloaded idle timeout ($ms ms)" \
-    [ "$rc" -eq 0 ] && [ "$ms" -ge 900 ] && [ "$ms" -lt 5000 ]
+    test "$rc" -eq 0 -a "$ms" -ge 900 -a "$ms" -lt 5000
 exec 6<&-
 
 # 7. An export's max connections counts the sessions that began before the
@@ -153,24 +161,35 @@ check "once it ended, a takes a session again" \
     wait_for 5 sh -c "\"$RAWCALL\" a hello | grep -qx SYNC_OK"
 
 # 8. Reloads during pushes: each push ends well, syncd neither crashes nor
-# leaks (the old configurations go with their last session).
+# leaks (the old configurations go with their last session).  The file
+# alternates between two configurations, so every reload replaces one, and
+# reloads go on until the pushes are done (at least 3, at most 200).
 printf '[a]\npath = %s\n' "$A" >"$CONF"
 check "reload back to one export" reload
 mkdir -p "$T/many"
-for ((i = 0; i < 300; i++)); do printf '%d\n' "$i" >"$T/many/f$i"; done
+for ((i = 0; i < 1500; i++)); do printf '%d\n' "$i" >"$T/many/f$i"; done
 pids=()
 for ((p = 0; p < 3; p++)); do
 	"$SYNCCTL" push 127.0.0.1:a/m$p "$T/many" >"$T/push.$p" 2>&1 &
 	pids+=($!)
 done
-for ((r = 0; r < 10; r++)); do
-	reload || not_ok "reload $r during the pushes"
+pushing() { local p; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
+reloads=0
+while { pushing || [ "$reloads" -lt 3 ]; } && [ "$reloads" -lt 200 ]; do
+	if ((reloads % 2)); then
+		printf '[a]\npath = %s\n' "$A" >"$CONF"
+	else
+		printf '[a]\npath = %s\n[b]\npath = %s\n' "$A" "$B" >"$CONF"
+	fi
+	reload || not_ok "reload $reloads during the pushes"
+	reloads=$((reloads + 1))
 done
+diag "$reloads reloads during the pushes"
 for ((p = 0; p < 3; p++)); do
 	rc=0
 	wait "${pids[$p]}" || rc=$?
-	is "$rc" 0 "push $p during 10 reloads: exit 0"
-	assert_trees_equal "$T/many" "$A/m$p" "push $p during 10 reloads: the tree"
+	is "$rc" 0 "push $p during the reloads: exit 0"
+	assert_trees_equal "$T/many" "$A/m$p" "push $p during the reloads: the tree"
 done
 stop_syncd
 check "SIGTERM after reloads: STOPPING=1" grep -q '^STOPPING=1' "$T/sink.out"
@@ -185,7 +204,8 @@ rm -f "$T/ctl" && mkfifo "$T/ctl"
 raw=$!
 exec 5>"$T/ctl"
 printf 'create 1 half\nwrite 1 data\nnull\n' >&5
-wait_for 5 bash -c "[ \"\$(find '$A' -name '.syncd-tmp.*' | wc -l)\" -ge 1 ]"
+check "a session mid-batch has its temp" \
+    wait_for 5 bash -c "[ \"\$(find '$A' -name '.syncd-tmp.*' | wc -l)\" -ge 1 ]"
 kill -TERM "$SYNCD_PID"
 check "a session mid-batch is being drained" wait_for 5 grep -q "draining 1 session" "$SYNCD_LOG"
 printf '[b]\npath = %s\n' "$B" >"$CONF"
@@ -204,4 +224,19 @@ check "--root: SIGHUP says there is nothing to reload" \
 run "$RAWCALL" default hello
 is "$OUT" SYNC_OK "--root: serves after SIGHUP"
 stop_syncd
+
+# 11. Detached (no -f: its working directory becomes /), with a relative
+# -c: a reload still reads the file it started with.
+printf '[a]\npath = %s\n' "$A" >"$CONF"
+run sh -c "cd '$T' && exec '$SYNCD' -c syncd.conf"
+is "$RC" 0 "detached with -c syncd.conf (relative): started"
+check "... registered" wait_for 10 registered
+pid=$(pgrep -x syncd)
+check "... one syncd runs" test -n "$pid" -a "$(wc -w <<<"$pid")" -eq 1
+printf '[a]\npath = %s\n[b]\npath = %s\n' "$A" "$B" >"$CONF"
+kill -HUP "$pid"
+check "SIGHUP: the export added to $CONF is served" \
+    wait_for 10 sh -c "'$RAWCALL' b hello | grep -qx SYNC_OK"
+kill -TERM "$pid"
+check "... SIGTERM ends it" wait_for 10 gone "$pid"
 done_testing

@@ -31,7 +31,7 @@ is "$RC" 0 "syncd without -f: the starting process exits 0"
 is "$OUT" "" "... and prints nothing"
 check "syncd is registered" wait_for 5 registered
 pid=$(pgrep -x syncd)
-check "one syncd runs, detached" [ -n "$pid" ] && [ "$(wc -w <<<"$pid")" -eq 1 ]
+check "one syncd runs, detached" test -n "$pid" -a "$(wc -w <<<"$pid")" -eq 1
 # <30>: facility daemon (3 * 8) + info (6).
 check "its startup line goes to syslog as daemon.info, with its pid" \
     wait_for 5 said "^<30>.*syncd\\[$pid\\]: listening on "

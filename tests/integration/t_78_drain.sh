@@ -66,7 +66,7 @@ for r in 1 2 3; do
 	crc=0
 	wait "$client" || crc=$?
 	is "$SYNCD_RC" 0 "run $r: syncd exits 0"
-	check "run $r: rpcbind forgot syncd at once ($UNREG_MS ms)" [ "$UNREG_MS" -ge 0 ] && [ "$UNREG_MS" -lt 1000 ]
+	check "run $r: rpcbind forgot syncd at once ($UNREG_MS ms)" test "$UNREG_MS" -ge 0 -a "$UNREG_MS" -lt 1000
 	check "run $r: syncd exits within the drain bound ($EXIT_MS ms)" [ "$EXIT_MS" -lt $(((DRAIN + 2) * 1000)) ]
 	like "$(cat "$SYNCD_LOG")" "stopped: [0-9]+ sessions? drained, [0-9]+ cut" "run $r: the log says how many sessions were drained and cut"
 	if [ "$crc" -eq 0 ]; then
@@ -121,7 +121,7 @@ exec 5>&-
 wait "$RAW" 2>/dev/null
 is "$SYNCD_RC" 0 "mid-batch: syncd exits 0"
 check "mid-batch: cut at the drain timeout ($EXIT_MS ms, drain $DRAIN s)" \
-    [ "$EXIT_MS" -ge $(((DRAIN - 1) * 1000)) ] && [ "$EXIT_MS" -lt $(((DRAIN + 2) * 1000)) ]
+    test "$EXIT_MS" -ge $(((DRAIN - 1) * 1000)) -a "$EXIT_MS" -lt $(((DRAIN + 2) * 1000))
 like "$(cat "$SYNCD_LOG")" "stopped: 0 sessions drained, 1 cut" "mid-batch: 0 drained, 1 cut"
 is "$(temps)" 0 "mid-batch: its temp is gone"
 check "mid-batch: no partial file is visible" [ ! -e "$E/half" ]

@@ -72,7 +72,7 @@ is "$unclear" 0 "every failed push exited with a clear error"
 is "$(tree_manifest "$O")" "$before" "outside/ is byte- and metadata-identical"
 if [ -L "$E/l" ]; then link=$E/l; else link=$E/d; fi
 is "$(readlink "$link")" "$O" "the symlink still points where it did"
-check "the outside tree got no new entry" [ ! -e "$O/t/file1" ] && [ ! -e "$O/t/t" ]
+check "the outside tree got no new entry" test ! -e "$O/t/file1" -a ! -e "$O/t/t"
 if registered; then ok "syncd is still up"; else not_ok "syncd is still up"; fi
 
 # The flipper has stopped: d is put back as the directory (it may have

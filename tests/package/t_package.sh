@@ -277,7 +277,7 @@ run /etc/init.d/syncd start
 is "$RC" 0 "init script: start" || diag "$OUT"
 check "... syncd registers" wait_for 10 registered
 daemon=$(pgrep -x -u _syncd syncd)
-check "... one syncd runs, as _syncd" [ -n "$daemon" ] && [ "$(wc -w <<<"$daemon")" -eq 1 ]
+check "... one syncd runs, as _syncd" test -n "$daemon" -a "$(wc -w <<<"$daemon")" -eq 1
 run /etc/init.d/syncd status
 is "$RC" 0 "init script: status says running" || diag "$OUT"
 install -d -o _syncd -g _syncd -m 0750 "$STATE/third"
