@@ -15,7 +15,7 @@
  * and their offsets from a small table (beyond any partial's length
  * included), and a step can end the session and start another, as a new
  * connection would, so that partials are left behind, asked about and
- * resumed.  Partials are kept as syncd keeps them (partials_set_expiry with a
+ * resumed.  Partials are kept as syncd keeps them (partials_set_config with a
  * day's expiry; the expiry thread is not started): the list of kept ones
  * can only hold a (directory, key) pair once, and the paths and keys here
  * make a few dozen pairs at most, so it stays small across iterations.
@@ -204,7 +204,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ex.name = "default";
 		ex.path = (char *)st->export;
 		ex.root_fd = st->export_fd;
-		partials_set_expiry(EXPIRY_S);
+		cfg.exports = &ex;
+		cfg.nexports = 1;
+		cfg.partial_s = EXPIRY_S;
+		partials_set_config(&cfg);
 	}
 	fz_reset();
 	session_start();

@@ -78,7 +78,7 @@ setup(void)
 	 * the list of kept ones fills up (PARTIALS_MAX, a bounded array)
 	 * and then partials are removed at once, as syncd does when it is full.
 	 */
-	partials_set_expiry(cfg.partial_s);
+	partials_set_config(&cfg);
 	conn_set_config(&cfg);          /* never dropped to 0: cfg is static */
 }
 

@@ -587,21 +587,23 @@ absolute_config(struct server *sv)
 }
 
 /*
- * Puts the settings of sv->cfg into effect, where the command line did not
- * fix them: the connection cap (clamped to the open-file limit), the drain
- * timeout and the partial expiry.
+ * Puts sv->cfg in force: for connections and HELLOs from now on
+ * (conn_set_config), for partials (partials_set_config), and its settings
+ * where the command line did not fix them: the connection cap (clamped to
+ * the open-file limit) and the drain timeout.
  */
 static void
 apply_settings(struct server *sv)
 {
 	const struct config *cfg = sv->cfg;
 
+	conn_set_config(cfg);
+	partials_set_config(cfg);
 	sv->max_conn = sv->opt.max_conn != 0 ? sv->opt.max_conn :
 	    cfg->max_conn != 0 ? cfg->max_conn : 64;
 	clamp_max_conn(sv);
 	sv->drain_secs = sv->opt.drain_given ? sv->opt.drain_secs :
 	    cfg->drain_s != 0 ? cfg->drain_s : DRAIN_DEFAULT_S;
-	partials_set_expiry(cfg->partial_s);
 }
 
 /*
@@ -630,9 +632,8 @@ reload(struct server *sv)
 		return;
 	}
 	sv->cfg = fresh;
-	conn_set_config(fresh);
-	config_drop(old);               /* freed once its last session lets go */
 	apply_settings(sv);
+	config_drop(old);               /* freed once its last holder lets go */
 	list = exports_describe(fresh);
 	log_info("reloaded %s: exports: %s", sv->opt.config, list != NULL ? list : "?");
 	free(list);
@@ -782,7 +783,6 @@ main(int argc, char **argv)
 		goto out;
 	if ((rc = exports_load(sv.opt.root, sv.opt.config, &sv.cfg)) != 0)
 		goto out;
-	conn_set_config(sv.cfg);
 	raise_nofile();                 /* before the sweep: deep trees hold an fd per level */
 	apply_settings(&sv);
 	exports_sweep(sv.cfg);

@@ -35,19 +35,28 @@
 #define PARTIALS_MAX        1024    /* partials waiting to expire */
 #define PARTIALS_STACK      (256U << 10) /* the expiry thread only makes syscalls and logs */
 
-/* A partial that outlived its connection. */
+/*
+ * A partial that outlived its connection.  Its export is one of the
+ * configuration in force (partials_set_config moves it there at a reload),
+ * or, when no export of that name and directory is configured any more, an
+ * orphan's: the old configuration stays held (its root fd is how the
+ * partial is reached) only until the partial is removed, which happens as
+ * soon as nobody writes to it.
+ */
 struct kept {
 	const struct export *e;         /* its configuration is held while listed */
 	char   *parent;                 /* directory, relative to e's root */
 	char    name[PARTIAL_NAME_BUF];
 	time_t  due;                    /* when to look at it again */
+	int     orphan;                 /* e is no longer configured */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
 static struct kept kept[PARTIALS_MAX];
 static size_t nkept;
-static atomic_uint expiry_s;     /* changed by a reload */
+static const struct config *latest;     /* under lock, held: the one in force */
+static atomic_uint expiry_s;            /* latest's partial expiry */
 
 void
 partial_name(const char key[SYNC_HASH_LEN], char out[PARTIAL_NAME_BUF])
@@ -217,15 +226,14 @@ out:
 
 /*
  * Looks at the partial name in dirfd at time now: removes it if nobody
- * holds it and it was last written expiry_s or more ago (or it is not a
- * plain file).  Returns 1 if it is gone, 0 if it stays (*due: when to look
- * again), -1 if it could not be removed (logged).
+ * holds it and it was last written expiry seconds or more ago (0: at any
+ * age), or if it is not a plain file.  Returns 1 if it is gone, 0 if it
+ * stays (*due: when to look again), -1 if it could not be removed (logged).
  */
 static int
-expire_at(int dirfd, const char *name, time_t now, time_t *due)
+expire_at(int dirfd, const char *name, time_t now, unsigned int expiry, time_t *due)
 {
 	struct stat sb;
-	unsigned int expiry = atomic_load(&expiry_s);
 	int fd = -1, rc = -1;
 
 	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
@@ -256,15 +264,46 @@ out:
 	return rc;
 }
 
-/* Adds a partial to the list under the lock.  Returns 0, or -1 if full. */
+/* Returns 1 if a and b are the same export: name and directory. */
+static int
+same_export(const struct export *a, const struct export *b)
+{
+	return a == b || (strcmp(a->name, b->name) == 0 && strcmp(a->path, b->path) == 0);
+}
+
+/*
+ * Under the lock: the export of the configuration in force that e stands
+ * for (e itself if it is one of it, or none was set), or NULL if none does.
+ */
+static const struct export *
+current_export(const struct export *e)
+{
+	const struct export *now;
+
+	if (latest == NULL || e->config == latest)
+		return e;
+	now = config_find(latest, e->name);
+	return now != NULL && same_export(now, e) ? now : NULL;
+}
+
+/*
+ * Adds a partial of e to the list under the lock, or moves the due time of
+ * the entry it has; an orphan's is looked at within a second.  Returns 0,
+ * or -1 if full.
+ */
 static int
 kept_add(const struct export *e, const char *parent, const char *name, time_t due)
 {
+	const struct export *now = current_export(e);
 	struct kept *k;
+	time_t soon = time(NULL) + 1;
 
+	if (now == NULL && due > soon)
+		due = soon;
 	for (size_t i = 0; i < nkept; i++) {
 		k = &kept[i];
-		if (k->e == e && strcmp(k->name, name) == 0 && strcmp(k->parent, parent) == 0) {
+		if (same_export(k->e, e) && strcmp(k->name, name) == 0 &&
+		    strcmp(k->parent, parent) == 0) {
 			k->due = due;
 			return 0;
 		}
@@ -274,8 +313,9 @@ kept_add(const struct export *e, const char *parent, const char *name, time_t du
 	k = &kept[nkept];
 	if ((k->parent = strdup(parent)) == NULL)
 		return -1;
-	k->e = e;
-	config_hold(e->config);
+	k->e = now != NULL ? now : e;
+	k->orphan = now == NULL;
+	config_hold(k->e->config);
 	snprintf(k->name, sizeof k->name, "%s", name);
 	k->due = due;
 	nkept++;
@@ -313,7 +353,7 @@ partials_sweep_one(const struct export *e, int dirfd, const char *parent, const 
 	time_t due = 0;
 	int rc, kept_it;
 
-	if ((rc = expire_at(dirfd, name, time(NULL), &due)) != 0)
+	if ((rc = expire_at(dirfd, name, time(NULL), atomic_load(&expiry_s), &due)) != 0)
 		return rc;
 	pthread_mutex_lock(&lock);
 	kept_it = kept_add(e, parent, name, due) == 0;
@@ -340,14 +380,15 @@ expire_kept(struct kept *k, time_t now)
 
 	pfd = confine_open(k->e->root_fd, k->parent, O_PATH | O_DIRECTORY, 0);
 	if (pfd >= 0) {
-		rc = expire_at(pfd, k->name, now, &due);
+		rc = expire_at(pfd, k->name, now, k->orphan ? 0 : expiry, &due);
 		close(pfd);
 	} else if (errno != ENOENT && errno != ENOTDIR) {
 		rc = -1;
 	}
 	if (rc == 1) {
-		log_info("export '%s': partial %s%s%s expired", k->e->name, k->parent,
-		    k->parent[0] != '\0' ? "/" : "", k->name);
+		log_info("export '%s': partial %s%s%s %s", k->e->name, k->parent,
+		    k->parent[0] != '\0' ? "/" : "", k->name,
+		    k->orphan ? "removed: the export is no longer configured" : "expired");
 	} else {
 		if (rc < 0)
 			due = now + (time_t)(expiry != 0 && expiry < 60 ? expiry : 60); /* retry later */
@@ -395,9 +436,35 @@ expiry_main(void *unused)
 }
 
 void
-partials_set_expiry(unsigned int expiry)
+partials_set_config(const struct config *cfg)
 {
-	atomic_store(&expiry_s, expiry);
+	unsigned int before = atomic_exchange(&expiry_s, cfg->partial_s);
+	const struct config *old;
+	time_t now = time(NULL);
+
+	config_hold(cfg);
+	pthread_mutex_lock(&lock);
+	old = latest;
+	latest = cfg;
+	for (size_t i = 0; i < nkept; i++) {
+		struct kept *k = &kept[i];
+		const struct export *e = current_export(k->e);
+
+		if (e == NULL) {
+			k->orphan = 1;
+			k->due = now;
+		} else if (e != k->e) {
+			config_hold(cfg);
+			config_drop(k->e->config);
+			k->e = e;
+		}
+		if (cfg->partial_s < before && k->due > now)
+			k->due = now;           /* judged again by the shorter expiry */
+	}
+	pthread_cond_signal(&changed);
+	pthread_mutex_unlock(&lock);
+	if (old != NULL)
+		config_drop(old);
 }
 
 int

@@ -66,11 +66,14 @@ int partials_sweep_one(const struct export *e, int dirfd, const char *parent,
     const char *name);
 
 /*
- * Sets the expiry in seconds (0: partials are no longer kept): before the
- * startup sweep, and again when a reload changes it.  Partials already
- * waiting are judged by the new expiry when they are next looked at.
+ * Makes cfg the configuration in force for partials (held until replaced):
+ * its partial expiry applies from now on (0: partials are no longer kept;
+ * when it shrinks, waiting partials are judged again at once), and the
+ * partials waiting to expire move to its export of the same name and
+ * directory; those of an export it no longer has are removed as soon as
+ * nobody writes to them.  Call before the startup sweep and at each reload.
  */
-void partials_set_expiry(unsigned int expiry_s);
+void partials_set_config(const struct config *cfg);
 
 /*
  * Starts the thread that removes expired partials (after any fork: the

@@ -6,7 +6,9 @@
 # (syntax, a missing directory, an unsafe secrets file, no file) leaves
 # the old configuration whole and says why; a session already connected
 # carries on in the export it started with, even one the reload removed or
-# moved, until its next HELLO, which meets the new configuration; reloads during pushes break nothing (the ASan build checks that
+# moved, until its next HELLO, which meets the new configuration; partials
+# waiting to expire follow the reload (a shorter expiry, a removed export);
+# reloads during pushes break nothing (the ASan build checks that
 # an old configuration is freed only after its last session); once
 # stopping, SIGHUP is ignored; a detached syncd started with a relative -c
 # reloads the same file.
@@ -160,7 +162,50 @@ wait "$raw" 2>/dev/null
 check "once it ended, a takes a session again" \
     wait_for 5 sh -c "\"$RAWCALL\" a hello | grep -qx SYNC_OK"
 
-# 8. Reloads during pushes: each push ends well, syncd neither crashes nor
+# 8. Partials left by interrupted large files follow the reload: a shorter
+# expiry (or 0) applies to those already waiting; those of an export the
+# reload removed are removed (and its directory is let go); those of an
+# export that stays are kept.
+C="$T/c"
+mkdir -p "$C"
+K1=11111111111111111111111111111111 K2=22222222222222222222222222222222
+K3=33333333333333333333333333333333
+# leave EXPORT PATH KEY: a RESUME and a WRITE, no COMMIT: a partial stays.
+leave() {
+	run "$RAWCALL" "$1" resume "$2" "$3" 0 partial-data
+	like "$OUT" "SYNC_OK" "a partial left in $1 ($2)"
+}
+part() { printf '%s/.syncd-tmp.part.%s' "$1" "$2"; }
+printf 'partial expiry = 3600\n[a]\npath = %s\n[c]\npath = %s\n' "$A" "$C" >"$CONF"
+check "reload: partials kept for an hour" reload
+leave a pa "$K1"
+leave c pc "$K2"
+check "... both partials are there" wait_for 5 test -e "$(part "$A" "$K1")" -a -e "$(part "$C" "$K2")"
+check "... c's directory is open in syncd" \
+    sh -c "ls -l /proc/$SYNCD_PID/fd | grep -q ' $C\$'"
+printf 'partial expiry = 3600\n[a]\npath = %s\n' "$A" >"$CONF"
+check "reload without c" reload
+check "c's partial is removed" wait_for 5 test ! -e "$(part "$C" "$K2")"
+check "... and logged so" wait_for 5 grep -q "partial .*$K2 removed: the export is no longer configured" "$SYNCD_LOG"
+check "... and c's directory is let go" \
+    wait_for 5 sh -c "! ls -l /proc/$SYNCD_PID/fd | grep -q ' $C\$'"
+run "$RAWCALL" a partial pa "$K1"
+like "$OUT" "^SYNC_OK" "a's partial stays across the reload"
+leave a pb "$K3"
+printf 'partial expiry = 1\n[a]\npath = %s\n' "$A" >"$CONF"
+check "reload: partial expiry = 1" reload
+check "the waiting partials expire by the new expiry" \
+    wait_for 10 test ! -e "$(part "$A" "$K1")" -a ! -e "$(part "$A" "$K3")"
+printf 'partial expiry = 3600\n[a]\npath = %s\n' "$A" >"$CONF"
+check "reload: an hour again" reload
+leave a pa "$K1"
+check "... a partial is there" wait_for 5 test -e "$(part "$A" "$K1")"
+printf 'partial expiry = 0\n[a]\npath = %s\n' "$A" >"$CONF"
+check "reload: partial expiry = 0" reload
+check "partial expiry = 0 removes the waiting partial" wait_for 5 test ! -e "$(part "$A" "$K1")"
+is "$(grep -c "$K1 expired" "$SYNCD_LOG")" 2 "each partial of a expired once, none twice"
+
+# 9. Reloads during pushes: each push ends well, syncd neither crashes nor
 # leaks (the old configurations go with their last session).  The file
 # alternates between two configurations, so every reload replaces one, and
 # reloads go on until the pushes are done (at least 3, at most 200).
@@ -196,7 +241,7 @@ check "SIGTERM after reloads: STOPPING=1" grep -q '^STOPPING=1' "$T/sink.out"
 kill "$sink"
 wait "$sink" 2>/dev/null
 
-# 9. Once stopping, SIGHUP changes nothing: no reload during the drain.
+# 10. Once stopping, SIGHUP changes nothing: no reload during the drain.
 printf 'drain timeout = 60\n[a]\npath = %s\n' "$A" >"$CONF"
 start_syncd -c "$CONF" || exit 1
 rm -f "$T/ctl" && mkfifo "$T/ctl"
@@ -216,7 +261,7 @@ stop_syncd              # the second SIGTERM cuts
 exec 5>&-
 wait "$raw" 2>/dev/null
 
-# 10. With --root there is no file to read: SIGHUP says so and serves on.
+# 11. With --root there is no file to read: SIGHUP says so and serves on.
 start_syncd --root "$A" || exit 1
 kill -HUP "$SYNCD_PID"
 check "--root: SIGHUP says there is nothing to reload" \
@@ -225,7 +270,7 @@ run "$RAWCALL" default hello
 is "$OUT" SYNC_OK "--root: serves after SIGHUP"
 stop_syncd
 
-# 11. Detached (no -f: its working directory becomes /), with a relative
+# 12. Detached (no -f: its working directory becomes /), with a relative
 # -c: a reload still reads the file it started with.
 printf '[a]\npath = %s\n' "$A" >"$CONF"
 run sh -c "cd '$T' && exec '$SYNCD' -c syncd.conf"
