@@ -230,9 +230,14 @@ install: all
 		$(INSTALL) -m 0644 dist/syncd.conf $(DESTDIR)$(SYSCONFDIR)/syncd.conf
 	@# Into the live system (no DESTDIR), as root: the user and the state
 	@# directory now, as the package's postinst makes them.
-	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v systemd-sysusers >/dev/null; then \
-		systemd-sysusers $(SYSUSERSDIR)/syncd.conf && \
-		systemd-tmpfiles --create $(TMPFILESDIR)/syncd.conf; \
+	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+		if command -v systemd-sysusers >/dev/null; then \
+			systemd-sysusers $(SYSUSERSDIR)/syncd.conf && \
+			systemd-tmpfiles --create $(TMPFILESDIR)/syncd.conf; \
+		else \
+			echo "make install: no systemd-sysusers here: create the user _syncd" \
+			     "and /var/lib/syncd (see $(SYSUSERSDIR)/syncd.conf)"; \
+		fi; \
 	fi
 
 # Removes what install put there except syncd.conf (it may hold edits).

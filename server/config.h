@@ -65,7 +65,11 @@ int config_load(const char *file, struct config *cfg, char *err, size_t errlen);
 /* Finds the export called name, or NULL. */
 const struct export *config_find(const struct config *cfg, const char *name);
 
-/* Closes open roots and frees everything cfg holds. */
+/*
+ * Closes open roots and frees everything cfg holds, leaving it empty: for a
+ * configuration nobody else holds (one parsed on the stack, say); shared
+ * ones go with config_drop.
+ */
 void config_free(struct config *cfg);
 
 /*

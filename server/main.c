@@ -89,6 +89,7 @@ struct options {
 	unsigned long check_secs;       /* 0: no periodic rpcbind check */
 	unsigned long drain_secs;       /* --drain-timeout, if drain_given */
 	int drain_given;
+	int test_only;                  /* -t: check the configuration, then exit */
 };
 
 /* Everything the main thread owns. */
@@ -114,7 +115,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: syncd [-fv] (--root DIR | -c FILE) [--port N] [--bind ADDR]\n"
+	    "usage: syncd [-ftv] (--root DIR | -c FILE) [--port N] [--bind ADDR]\n"
 	    "             [--max-connections N] [--rpcbind-check SEC]\n"
 	    "             [--drain-timeout SEC]\n"
 	    "  -f, --foreground        stay in the foreground, log to stderr\n"
@@ -130,6 +131,8 @@ usage(FILE *f)
 	    "      --drain-timeout SEC on SIGTERM, let sessions finish their batch\n"
 	    "                          for up to SEC seconds (default: the config's\n"
 	    "                          'drain timeout', else 10)\n"
+	    "  -t, --test-config       check the configuration as a start (or a\n"
+	    "                          reload) would, say OK or why not, and exit\n"
 	    "  -v, --verbose           log debug messages\n"
 	    "  -h, --help              show this help\n"
 	    "  -V, --version           show the version\n");
@@ -194,6 +197,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "max-connections", required_argument, NULL, O_MAXCONN },
 		{ "rpcbind-check", required_argument, NULL, O_CHECK },
 		{ "drain-timeout", required_argument, NULL, O_DRAIN },
+		{ "test-config", no_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -204,7 +208,7 @@ parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof *o);
 	o->max_conn = 0;                /* not given: the config's, else 64 */
 	o->check_secs = 2;
-	while ((ch = getopt_long(argc, argv, "fc:vhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "fc:tvhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			o->foreground = 1;
@@ -240,6 +244,9 @@ parse_options(int argc, char **argv, struct options *o)
 			    &o->drain_secs) != 0)
 				goto usage;
 			o->drain_given = 1;
+			break;
+		case 't':
+			o->test_only = 1;
 			break;
 		case 'v':
 			o->verbose = 1;
@@ -759,6 +766,30 @@ server_cleanup(struct server *sv)
 	free(sv->config_path);
 }
 
+/*
+ * -t: loads the configuration exactly as a start or a reload does (every
+ * export opened, secrets and ids loaded) and says on stdout that it is
+ * good, and what it exports.  Returns EX_OK, or the status a start would
+ * have exited with (the reason logged).  syncd.service runs this before
+ * it sends SIGHUP, so that `systemctl reload` fails on a bad file.
+ */
+static int
+test_config(const struct options *o)
+{
+	struct config *cfg;
+	char *list;
+	int rc;
+
+	if ((rc = exports_load(o->root, o->config, &cfg)) != 0)
+		return rc;
+	list = exports_describe(cfg);
+	printf("syncd: %s: configuration OK; exports: %s\n",
+	    o->config != NULL ? o->config : "--root", list != NULL ? list : "?");
+	free(list);
+	config_drop(cfg);
+	return EX_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -776,6 +807,8 @@ main(int argc, char **argv)
 		return rc;
 	if (sv.opt.verbose)
 		log_set_level(LOG_DEBUG);
+	if (sv.opt.test_only)
+		return test_config(&sv.opt);
 
 	if ((rc = setup_signals(&sv)) != 0)     /* a TERM or HUP now waits for serve() */
 		goto out;

@@ -6,7 +6,9 @@
  * learns that call number i failed is the failure list that BARRIER returns.
  * This file keeps that list, bounded (SYNC_FAIL_MAX itemised, every failure
  * counted), and hands it over to the BARRIER reply without copying.  A
- * session belongs to one connection thread, so nothing here locks.
+ * session belongs to one connection thread, so nothing of it locks; the
+ * sessions per export (export_reserve) are shared, under a lock of their
+ * own.
  */
 #include <errno.h>
 #include <pthread.h>

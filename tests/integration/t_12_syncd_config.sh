@@ -1,7 +1,8 @@
 #!/bin/bash
 # t_12_syncd_config.sh -- syncd refuses bad configurations and options
 # before it registers: unknown keys and bad values exit 78 (EX_CONFIG) with
-# the file and line named, bad options exit 64, and nothing is registered.
+# the file and line named, bad options exit 64, and nothing is registered;
+# -t checks a file the same way and exits.
 # shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -61,5 +62,19 @@ is "$RC" 64 "--port out of range: exit 64"
 conf '# a comment' '' '[default]' "path = $T/export" 'read only = no'
 start_syncd -c "$T/syncd.conf" && ok "a valid configuration starts and registers"
 stop_syncd
+
+# -t checks a configuration as a start would, and says so; it serves nothing.
+run timeout 20 "$SYNCD" -t -c "$T/syncd.conf"
+is "$RC:$OUT" "0:syncd: $T/syncd.conf: configuration OK; exports: default=$T/export (rw)" \
+    "-t on a good file: exit 0, OK and its exports"
+conf '[default]' "path = $T/missing"
+run timeout 20 "$SYNCD" -t -c "$T/syncd.conf"
+is "$RC" 78 "-t on a file whose export is missing: exit 78"
+like "$OUT" "export 'default': cannot open directory $T/missing" "... and why"
+conf '[default]' "path = $T/export" 'no such key = 1'
+run timeout 20 "$SYNCD" --test-config -c "$T/syncd.conf"
+is "$RC" 78 "--test-config on an unknown key: exit 78"
+like "$OUT" "syncd.conf:3: unknown key 'no such key'" "... naming the line"
+check "-t registers nothing" eval '! in_rpcbind'
 
 done_testing

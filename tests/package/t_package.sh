@@ -24,7 +24,8 @@
 # from the unit's own ExecStart=, User=, Group= and UMask= with NOTIFY_SOCKET
 # and JOURNAL_STREAM, says READY=1, serves a push of the installed syncctl
 # to the default export (tree equal, files owned by _syncd), reloads a new
-# export on SIGHUP and keeps the old configuration on a broken one, stops on
+# export through the unit's ExecReload= (check, then SIGHUP), whose check
+# fails on a broken file, and a SIGHUP then keeps the old one; stops on
 # SIGTERM (STOPPING=1, status 0, unregistered); the init script (no
 # systemd) starts it as _syncd, reloads and stops it; apt-get purge removes
 # programs, unit and conffile, and keeps the _syncd user and the data in
@@ -233,9 +234,27 @@ is "$(find "$STATE/site" \( ! -user _syncd -o ! -group _syncd \) -printf '%p\n' 
 
 # --- 4. SIGHUP: reload ------------------------------------------------------
 
+# unit_reload: runs the unit's ExecReload= lines in order, as its user, with
+# $MAINPID, stopping at the first that fails (as systemctl reload does);
+# returns that status.
+unit_reload() {
+	local line rc
+	while IFS= read -r line; do
+		line=${line//\$MAINPID/$daemon}
+		read -ra rcmd <<<"$line"
+		rc=0
+		setpriv --reuid="$user" --regid="$group" --init-groups -- "${rcmd[@]}" \
+			>>"$T/reload.out" 2>&1 </dev/null || rc=$?
+		[ "$rc" -eq 0 ] || return "$rc"
+	done < <(sed -n 's/^ExecReload=//p' "$UNIT")
+}
+is "$(sed -n 's/^ExecReload=//p' "$UNIT" | wc -l)" 2 "the unit reloads in two steps (check, then SIGHUP)"
+
 install -d -o _syncd -g _syncd -m 0750 "$STATE/second"
 printf '\n[second]\npath = %s/second\nhosts allow = 127.0.0.0/8, ::1\n' "$STATE" >>"$CONF"
-kill -HUP "$daemon"
+run unit_reload
+is "$RC" 0 "the unit's reload: status 0" || diag "$(cat "$T/reload.out")"
+like "$(cat "$T/reload.out")" "$CONF: configuration OK" "... its check said OK"
 check "SIGHUP: RELOADING=1" wait_for 10 said '^RELOADING=1'
 check "... then READY=1" wait_for 10 readies 2
 check "... logged: reloaded $CONF" wait_for 5 grep -q "reloaded $CONF" "$DLOG"
@@ -246,6 +265,10 @@ is "$RC" 0 "a push to the new export 'second'"
 assert_trees_equal "$S" "$STATE/second" "... which holds the tree"
 
 printf 'no such key = 1\n' >>"$CONF"
+run unit_reload
+is "$RC" 78 "a broken configuration: the unit's reload fails (78) at its check"
+like "$(cat "$T/reload.out")" "unknown key 'no such key'" "... saying why"
+is "$(grep -c '^RELOADING=1' "$T/sink.out")" 1 "... and syncd got no SIGHUP"
 kill -HUP "$daemon"
 check "a broken configuration: logged 'keeping the old configuration'" \
 	wait_for 10 grep -qx '<3>syncd: reload failed; keeping the old configuration' "$DLOG"
