@@ -24,7 +24,7 @@ struct remote;
 
 /*
  * Bounds on what a server may send (a hostile one must not make us hang or
- * grow without limit; see remote.c):
+ * grow without limit; see listing.c and dial.c):
  *   REMOTE_LIST_MAX_DEFAULT  entries in a whole listing, unless
  *                            remote_set_list_max() says otherwise: 2^23,
  *                            at most 512 MiB of 64-byte entries;
