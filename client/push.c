@@ -294,22 +294,29 @@ queue_files(struct push *p, struct window *w)
 }
 
 /*
- * Phase 5 on stream s: takes jobs from window w's queue until it is empty
- * or s's connection fails, sending each file or fixing its attributes.
- * Returns a remote_rc.
+ * Phase 5 on stream s: takes jobs from window w's queue until it is empty,
+ * s's connection fails or *stop (if not NULL) is set, sending each file or
+ * fixing its attributes; a worker first makes the window's new directories
+ * (send_parents), once it has a job.  Returns a remote_rc.
  */
 static int
-send_files(struct stream *s, struct window *w)
+send_files(struct stream *s, struct window *w, atomic_int *stop)
 {
-	int rc = REMOTE_OK;
+	int rc = REMOTE_OK, made = s == &s->p->s[0];
 	size_t k;
 
 	s->w = w;
-	while (rc == REMOTE_OK && work_queue_take(&w->queue, &k)) {
+	while (rc == REMOTE_OK && (stop == NULL || !atomic_load(stop)) &&
+	    work_queue_take(&w->queue, &k)) {
 		const struct file_job *j = &w->jobs[k];
 		const struct entry *e = &w->local.v[j->i];
 		const char *d;
 
+		if (!made) {
+			made = 1;
+			if ((rc = send_parents(s, w)) != REMOTE_OK)
+				break;
+		}
 		if ((d = dest_of(s, e->path)) == NULL)
 			continue;
 		if (j->set == 0)
@@ -368,8 +375,9 @@ stream_main(void *arg)
 		relay_leave(&p->relay, seen);
 		goto out;
 	}
+	atomic_store(&p->connected, 1);
 	while (rc == REMOTE_OK && (w = relay_take(&p->relay, &seen)) != NULL) {
-		rc = send_files(s, w);
+		rc = send_files(s, w, NULL);
 		relay_done(&p->relay);
 	}
 	if (rc != REMOTE_OK)
@@ -414,7 +422,7 @@ finish_window(struct push *p, struct window *w, int rc)
 {
 	relay_wait(&p->relay);
 	if (rc == REMOTE_OK)
-		rc = send_files(&p->s[0], w);
+		rc = send_files(&p->s[0], w, NULL);
 	window_clear(w);
 	return rc;
 }
@@ -446,16 +454,16 @@ run_windows(struct push *p)
 			break;
 		if (p->nworkers == 0 && (n = want_workers(p, w)) > 0)
 			start_workers(p, n);
-		if (queue_files(p, w) < 0) {
+		if (queue_files(p, w) < 0 || (p->nworkers > 0 && plan_parents(p, w) < 0)) {
 			rc = REMOTE_NOMEM;
 			break;
 		}
 		if (p->nworkers == 0) {
-			rc = send_files(s0, w);
+			rc = send_files(s0, w, NULL);
 			window_clear(w);
 			continue;
 		}
-		/* Workers must find every directory made, every name freed. */
+		/* Workers must find every name freed (directories they make). */
 		if (p->unsettled)
 			rc = barrier(s0);
 		if (sending != NULL)
@@ -465,6 +473,8 @@ run_windows(struct push *p)
 			break;
 		relay_publish(&p->relay, w);
 		sending = w;
+		/* A round trip saved: the primary sends too until a worker is up. */
+		rc = send_files(s0, w, &p->connected);
 	}
 	if (sending != NULL)
 		rc = finish_window(p, sending, rc);
