@@ -32,7 +32,11 @@
  *
  * Phases 1-4 and 6 are queued here, on the primary stream; phase 5 is
  * only planned here (a window's file jobs), for push.c to hand to a
- * stream and send.c to send.
+ * stream and send.c to send.  A worker stream repeats phases 1 and 3 for
+ * the files it sends (plan_parents, send_parents): MKDIR of an existing
+ * directory is success, so it needs no word from the primary that they
+ * exist, only that the names are free (push.c: the BARRIER after
+ * deletions).
  */
 #include <errno.h>
 #include <stdint.h>
