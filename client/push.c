@@ -30,7 +30,9 @@
  * each way) for a few MKDIRs per new directory and worker, which cost the
  * server a failed mkdirat() each.  The workers connect and say HELLO (a
  * round trip) while the first window is planned and sent: until one of
- * them is up, the primary takes that window's files itself.  When the
+ * them is up, the primary takes that window's files itself, the smallest
+ * first (a big one would keep it from planning, and touch its buffer:
+ * with 100,000 files the client's peak RSS grew by 1 MiB).  When the
  * last window is done, each worker ends with its own BARRIER (its renames
  * are then done), and the primary sends phase 6 and the last BARRIER.
  * Until the files pay for workers, the primary sends them itself, in path
@@ -305,20 +307,34 @@ queue_files(struct push *p, struct window *w)
 }
 
 /*
- * Phase 5 on stream s: takes jobs from window w's queue until it is empty,
- * s's connection fails or *stop (if not NULL) is set, sending each file or
- * fixing its attributes; a worker first makes the window's new directories
+ * Takes the next job of window w's queue into *k: the heaviest left, or,
+ * helping until *until is set (the primary while the workers connect),
+ * the lightest: it is soon free again to plan, and it touches little
+ * memory (its chunk buffer, the server's buffers for its session).
+ * Returns 1, or 0 when there is none (or *until is set).
+ */
+static int
+next_job(struct window *w, atomic_int *until, size_t *k)
+{
+	if (until == NULL)
+		return work_queue_take(&w->queue, k);
+	return !atomic_load(until) && work_queue_take_last(&w->queue, k);
+}
+
+/*
+ * Phase 5 on stream s: takes jobs from window w's queue (next_job) until
+ * there is none or s's connection fails, sending each file or fixing its
+ * attributes; a worker first makes the window's new directories
  * (send_parents), once it has a job.  Returns a remote_rc.
  */
 static int
-send_files(struct stream *s, struct window *w, atomic_int *stop)
+send_files(struct stream *s, struct window *w, atomic_int *until)
 {
 	int rc = REMOTE_OK, made = s == &s->p->s[0];
 	size_t k;
 
 	s->w = w;
-	while (rc == REMOTE_OK && (stop == NULL || !atomic_load(stop)) &&
-	    work_queue_take(&w->queue, &k)) {
+	while (rc == REMOTE_OK && next_job(w, until, &k)) {
 		const struct file_job *j = &w->jobs[k];
 		const struct entry *e = &w->local.v[j->i];
 		const char *d;
