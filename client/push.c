@@ -30,9 +30,8 @@
  * each way) for a few MKDIRs per new directory and worker, which cost the
  * server a failed mkdirat() each.  The workers connect and say HELLO (a
  * round trip) while the first window is planned and sent: until one of
- * them is up, the primary takes that window's files itself, the smallest
- * first (a big one would keep it from planning, and touch its buffer:
- * with 100,000 files the client's peak RSS grew by 1 MiB).  When the
+ * them is up, the primary takes that window's small files itself, the
+ * smallest first (HELP_FILE_MAX).  When the
  * last window is done, each worker ends with its own BARRIER (its renames
  * are then done), and the primary sends phase 6 and the last BARRIER.
  * Until the files pay for workers, the primary sends them itself, in path
@@ -103,6 +102,14 @@
 #define STREAMS_MIN_FILES  2
 #define STREAMS_MIN_BYTES  (1024 * 1024)
 #define STREAMS_MANY_FILES 64
+
+/*
+ * The largest file the primary sends while the workers connect: one WRITE
+ * of ~50 us, so it is soon back to planning, and little of its chunk
+ * buffer is touched.  Bigger ones wait for the workers (4 x 256 MiB over
+ * loopback took up to twice as long with the primary sending one of them).
+ */
+#define HELP_FILE_MAX (64 * 1024)
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -309,16 +316,18 @@ queue_files(struct push *p, struct window *w)
 /*
  * Takes the next job of window w's queue into *k: the heaviest left, or,
  * helping until *until is set (the primary while the workers connect),
- * the lightest: it is soon free again to plan, and it touches little
- * memory (its chunk buffer, the server's buffers for its session).
- * Returns 1, or 0 when there is none (or *until is set).
+ * the lightest if it is a file of at most HELP_FILE_MAX bytes.  The
+ * primary is the only one taking from that end.  Returns 1, or 0 when
+ * there is none (or *until is set, or the lightest is too big).
  */
 static int
 next_job(struct window *w, atomic_int *until, size_t *k)
 {
 	if (until == NULL)
 		return work_queue_take(&w->queue, k);
-	return !atomic_load(until) && work_queue_take_last(&w->queue, k);
+	return !atomic_load(until) && work_queue_peek_last(&w->queue, k) &&
+	    w->local.v[w->jobs[*k].i].size <= HELP_FILE_MAX &&
+	    work_queue_take_last(&w->queue, k);
 }
 
 /*

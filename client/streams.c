@@ -117,6 +117,18 @@ work_queue_take_last(struct work_queue *q, size_t *job)
 	return take_end(q, 1, job);
 }
 
+int
+work_queue_peek_last(struct work_queue *q, size_t *job)
+{
+	uint_least64_t e = atomic_load_explicit(&q->ends, memory_order_relaxed);
+	size_t end = (size_t)(e & UINT32_MAX);
+
+	if ((size_t)(e >> 32) >= end)
+		return 0;
+	*job = q->order[end - 1];
+	return 1;
+}
+
 void
 work_queue_free(struct work_queue *q)
 {

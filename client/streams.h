@@ -58,6 +58,14 @@ int work_queue_take(struct work_queue *q, size_t *job);
  */
 int work_queue_take_last(struct work_queue *q, size_t *job);
 
+/*
+ * Looks at the job work_queue_take_last() would hand out now: returns 1
+ * with its number in *job (left in the queue), or 0 when none is left.
+ * With a single thread taking from the back, its next take returns that
+ * job or none.
+ */
+int work_queue_peek_last(struct work_queue *q, size_t *job);
+
 /* Frees q's order and empties it (a freed or zeroed q is allowed). */
 void work_queue_free(struct work_queue *q);
 

@@ -40,6 +40,7 @@ test_order(void)
 	work_queue_free(&q);
 
 	CHECK(work_queue_init(&q, w, 6) == 0, "queue of 6 with weights, taken at both ends");
+	CHECK(work_queue_peek_last(&q, &job) && job == 2, "a peek at the back shows the lightest");
 	CHECK(work_queue_take_last(&q, &job) && job == 2, "the back hands out the lightest");
 	CHECK(work_queue_take(&q, &job) && job == 1, "the front still the heaviest");
 	same = 1;
@@ -47,6 +48,7 @@ test_order(void)
 		same &= k < 4 && job == want[4 - k];
 	CHECK(same && k == 4, "the rest from the back, lightest first, up to the front");
 	CHECK(!work_queue_take(&q, &job), "the ends met: the front gets nothing");
+	CHECK(!work_queue_peek_last(&q, &job), "the ends met: a peek shows nothing");
 	work_queue_free(&q);
 	CHECK(!work_queue_take_last(&q, &job), "a freed queue hands out nothing");
 
