@@ -31,14 +31,13 @@
  * server a failed mkdirat() each.  The workers connect and say HELLO (a
  * round trip) while the first window is planned and sent: until one of
  * them is up, the primary takes that window's small files itself, the
- * smallest first (HELP_FILE_MAX).  When the
- * last window is done, each worker ends with its own BARRIER (its renames
- * are then done), and the primary sends phase 6 and the last BARRIER.
- * Until the files pay for workers, the primary sends them itself, in path
- * order: one stream is exactly the single batch plan.c describes.  A
- * worker writes only its own struct stream (connection, buffer, counters,
- * failures); the remote list and a published window are only read while
- * it runs.
+ * smallest first (HELP_FILE_MAX).  When the last window is done, each
+ * worker ends with its own BARRIER (its renames are then done), and the
+ * primary sends phase 6 and the last BARRIER.  Until the files pay for
+ * workers, the primary sends them itself, in path order: one stream is
+ * exactly the single batch plan.c describes.  A worker writes only its
+ * own struct stream (connection, buffer, counters, failures); the remote
+ * list and a published window are only read while it runs.
  * With --checksum the local hashing of a window's candidates is spread
  * over up to N threads of its own first (no connection needed).
  *
@@ -85,10 +84,10 @@
  * and a BARRIER, a thread and a syncfs pair on the server, and adds about
  * one round trip to the critical path (the slowest worker's BARRIER before
  * the last one; its HELLO overlaps the primary's sending): ~1-2 ms in all
- * over loopback (measured), ~1 ms plus one RTT on a network.  It earns by doing
- * part of phase 5 at the same time.  One file is one stream's job, hence
- * STREAMS_MIN_FILES.  A MiB of file data costs ~1.3 ms to read, send and
- * store (measured over loopback: 256 MiB in 0.34 s), so from
+ * over loopback (measured), ~1 ms plus one RTT on a network.  It earns by
+ * doing part of phase 5 at the same time.  One file is one stream's job,
+ * hence STREAMS_MIN_FILES.  A MiB of file data costs ~1.3 ms to read, send
+ * and store (measured over loopback: 256 MiB in 0.34 s), so from
  * STREAMS_MIN_BYTES on, the work to share is as large as the cost; a small
  * file costs ~40 us (2000 in 75 ms), so STREAMS_MANY_FILES of them are
  * ~2.5 ms, at any size.  Below both, a push stays on one connection: the
