@@ -32,7 +32,11 @@
  *
  * Phases 1-4 and 6 are queued here, on the primary stream; phase 5 is
  * only planned here (a window's file jobs), for push.c to hand to a
- * stream and send.c to send.
+ * stream and send.c to send.  A worker stream repeats phases 1 and 3 for
+ * the files it sends (plan_parents, send_parents): MKDIR of an existing
+ * directory is success, so it needs no word from the primary that they
+ * exist, only that the names are free (push.c: the BARRIER after
+ * deletions).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -105,10 +109,11 @@ dir_find(struct push *p, const char *path)
 /*
  * Appends directory e to p->dirs (after every directory before it in
  * path order); settled says the server's copy already has its mode and
- * mtime.  Returns 0, or -1 when out of memory (reported).
+ * mtime, made that the server has no directory there (this push creates
+ * it).  Returns 0, or -1 when out of memory (reported).
  */
 static int
-dir_add(struct push *p, const struct entry *e, int settled)
+dir_add(struct push *p, const struct entry *e, int settled, int made)
 {
 	struct dir_list *dl = &p->dirs;
 	size_t len = strlen(e->path) + 1;
@@ -135,7 +140,7 @@ dir_add(struct push *p, const struct entry *e, int settled)
 	}
 	memcpy(dl->names + dl->names_len, e->path, len);
 	dl->v[dl->n++] = (struct dir_attr){ .path = dl->names_len, .mtime = e->mtime,
-	    .mode = e->mode, .settled = (unsigned char)settled };
+	    .mode = e->mode, .settled = (unsigned char)settled, .made = (unsigned char)made };
 	dl->names_len += len;
 	return 0;
 nomem:
@@ -197,6 +202,7 @@ window_free(struct window *w)
 	free(w->same);
 	free(w->cand);
 	free(w->jobs);
+	free(w->makes);
 	work_queue_free(&w->queue);
 	memset(w, 0, sizeof *w);
 }
@@ -279,7 +285,7 @@ note_dirs(struct push *p, struct window *w)
 		if (e->type != SYNC_DIR || (e->flags & ENTRY_ERROR))
 			continue;
 		if (dir_add(p, e, re != NULL && re->mode == e->mode &&
-		    same_time(re->mtime, e->mtime)) < 0)
+		    same_time(re->mtime, e->mtime), re == NULL) < 0)
 			return -1;
 	}
 	return 0;
@@ -288,12 +294,12 @@ note_dirs(struct push *p, struct window *w)
 /* ---- the plan, one phase per function ---------------------------------- */
 
 /*
- * Phase 1 (first window only): creates the missing destination like
+ * Queues on s the MKDIRs that create the missing destination like
  * mkdir -p: every component (existing ones are success), the last
  * owner-writable.  Returns a remote_rc.
  */
 static int
-make_destination(struct stream *s, struct window *w)
+mkdir_destination(struct stream *s)
 {
 	struct push *p = s->p;
 	const char *path = p->o->path;
@@ -301,9 +307,6 @@ make_destination(struct stream *s, struct window *w)
 	char prefix[PATH_BUF];
 	int rc = REMOTE_OK;
 
-	(void)w;
-	if (!p->path_missing || p->windows != 1)
-		return REMOTE_OK;
 	for (size_t k = 1; k <= len && rc == REMOTE_OK; k++) {
 		if (k < len && path[k] != '/')
 			continue;
@@ -314,9 +317,25 @@ make_destination(struct stream *s, struct window *w)
 		else
 			rc = remote_batch_mkdir(s->r, prefix, 0700 | p->walk.root.mode);
 	}
-	say(p, "", path, "/");
+	return rc;
+}
+
+/*
+ * Phase 1 (first window only): creates the missing destination.  Returns
+ * a remote_rc.
+ */
+static int
+make_destination(struct stream *s, struct window *w)
+{
+	struct push *p = s->p;
+	int rc;
+
+	(void)w;
+	if (!p->path_missing || p->windows != 1)
+		return REMOTE_OK;
+	rc = mkdir_destination(s);
+	say(p, "", p->o->path, "/");
 	touch_dir(p, "");
-	p->unsettled = 1;
 	return rc;
 }
 
@@ -386,7 +405,6 @@ send_dirs(struct stream *s, struct window *w)
 			continue;
 		say(p, "", d, "/");
 		rc = remote_batch_mkdir(s->r, d, 0700 | e->mode);
-		p->unsettled = 1;
 		touch_dir(p, e->path);
 		touch_parent(p, e->path);
 		if (rc == REMOTE_OK)
@@ -629,5 +647,91 @@ plan_window(struct stream *s, struct window *w, int last)
 		rc = phases[k](s, w);
 	if (rc == REMOTE_OK && plan_files(p, w) < 0)
 		rc = REMOTE_NOMEM;
+	return rc;
+}
+
+/*
+ * Appends to w->makes the directory made of the first len bytes of the
+ * path of local entry i, if this push creates it.  Returns 0, or -1 when
+ * out of memory (reported).
+ */
+static int
+make_add(struct push *p, struct window *w, size_t i, size_t len)
+{
+	char dir[PATH_BUF];
+	const struct dir_attr *da;
+
+	memcpy(dir, w->local.v[i].path, len);
+	dir[len] = '\0';
+	if ((da = dir_find(p, dir)) == NULL || !da->made)
+		return 0;
+	if (w->nmakes == w->makes_cap) {
+		size_t ncap = w->makes_cap ? w->makes_cap * 2 : 64;
+		struct dir_make *nv = realloc(w->makes, ncap * sizeof *nv);
+
+		if (nv == NULL) {
+			log_err("out of memory");
+			return -1;
+		}
+		w->makes = nv;
+		w->makes_cap = ncap;
+	}
+	w->makes[w->nmakes++] = (struct dir_make){ .i = i, .len = len, .mode = da->mode };
+	return 0;
+}
+
+int
+plan_parents(struct push *p, struct window *w)
+{
+	const char *prev = "";      /* the parent of the last file, "" at first */
+	size_t prev_len = 0;
+
+	/*
+	 * The files are in path order, so a directory's files are a run: only
+	 * the components of a parent that the previous file's parent does not
+	 * share are new to the list, and they come parents first.
+	 */
+	w->nmakes = 0;
+	for (size_t k = 0; k < w->njobs; k++) {
+		size_t i = w->jobs[k].i, len, c = 0;
+		const char *path = w->local.v[i].path, *slash = strrchr(path, '/');
+
+		if (w->jobs[k].set != 0 || slash == NULL)
+			continue;
+		len = (size_t)(slash - path);
+		while (c < len && c < prev_len && path[c] == prev[c])
+			c++;
+		while (c > 0 && !((c == len || path[c] == '/') && (c == prev_len || prev[c] == '/')))
+			c--;    /* back to the last component both share */
+		for (size_t e = c + 1; e <= len; e++)
+			if ((e == len || path[e] == '/') && make_add(p, w, i, e) < 0)
+				return -1;
+		prev = path;
+		prev_len = len;
+	}
+	return 0;
+}
+
+int
+send_parents(struct stream *s, struct window *w)
+{
+	struct push *p = s->p;
+	char dir[PATH_BUF];
+	int rc = REMOTE_OK;
+
+	if (p->path_missing)
+		rc = mkdir_destination(s);
+	for (size_t k = 0; k < w->nmakes && rc == REMOTE_OK; k++) {
+		const struct dir_make *m = &w->makes[k];
+
+		memcpy(dir, w->local.v[m->i].path, m->len);
+		dir[m->len] = '\0';
+		/* A path too long was reported by the primary, which made it. */
+		if (path_join(s->dest, sizeof s->dest, p->o->path, dir) < 0)
+			continue;
+		rc = remote_batch_mkdir(s->r, s->dest, 0700 | m->mode);
+		if (rc == REMOTE_OK)
+			rc = settle_if_full(s);
+	}
 	return rc;
 }

@@ -17,16 +17,27 @@
  * on the primary connection) while the workers send window k's files,
  * taking them from the window's queue, biggest first.  Calls on different
  * connections are not ordered with one another, so before a window is
- * handed out the primary ends its batch with a BARRIER when it deleted or
- * made anything since its last one: every name is then free and every
- * directory exists before a worker creates a file in it.  When the last
- * window is done, each worker ends with its own BARRIER (its renames are
- * then done), and the primary sends phase 6 and the last BARRIER.  Until
- * the files pay for workers, the primary sends them itself, in path
- * order: one stream is exactly the single batch plan.c describes.  A
- * worker writes only its own struct stream (connection, buffer, counters,
- * failures); the remote list and a published window are only read while
- * it runs.
+ * handed out the primary ends its batch with a BARRIER when it deleted
+ * anything since its last one: every name is then free before a worker
+ * creates a file there.  Directories need no such wait: a worker queues,
+ * before its first file of a window, a MKDIR of every directory this
+ * push creates that holds the window's files (plan_parents(): parents
+ * first, the missing destination too), which the server answers with
+ * success where the primary or another worker made it first, its mode
+ * left alone (all make it 0700 | mode; phase 6 sets the real one).  So a
+ * fresh push pays no round trip per window (the 6 windows of 10,000
+ * small files over 2 workers cost 6 of its 16 round trips, 0.3 s at 25 ms
+ * each way) for a few MKDIRs per new directory and worker, which cost the
+ * server a failed mkdirat() each.  The workers connect and say HELLO (a
+ * round trip) while the first window is planned and sent: until one of
+ * them is up, the primary takes that window's small files itself, the
+ * smallest first (HELP_FILE_MAX).  When the last window is done, each
+ * worker ends with its own BARRIER (its renames are then done), and the
+ * primary sends phase 6 and the last BARRIER.  Until the files pay for
+ * workers, the primary sends them itself, in path order: one stream is
+ * exactly the single batch plan.c describes.  A worker writes only its
+ * own struct stream (connection, buffer, counters, failures); the remote
+ * list and a published window are only read while it runs.
  * With --checksum the local hashing of a window's candidates is spread
  * over up to N threads of its own first (no connection needed).
  *
@@ -71,12 +82,12 @@
 /*
  * When extra connections pay.  Each costs a thread, a TCP connect, a HELLO
  * and a BARRIER, a thread and a syncfs pair on the server, and adds about
- * two round trips to the critical path (the primary's first BARRIER, and
- * the slowest worker's BARRIER before the last one): ~1-2 ms in all over
- * loopback (measured), ~1 ms plus two RTTs on a network.  It earns by doing
- * part of phase 5 at the same time.  One file is one stream's job, hence
- * STREAMS_MIN_FILES.  A MiB of file data costs ~1.3 ms to read, send and
- * store (measured over loopback: 256 MiB in 0.34 s), so from
+ * one round trip to the critical path (the slowest worker's BARRIER before
+ * the last one; its HELLO overlaps the primary's sending): ~1-2 ms in all
+ * over loopback (measured), ~1 ms plus one RTT on a network.  It earns by
+ * doing part of phase 5 at the same time.  One file is one stream's job,
+ * hence STREAMS_MIN_FILES.  A MiB of file data costs ~1.3 ms to read, send
+ * and store (measured over loopback: 256 MiB in 0.34 s), so from
  * STREAMS_MIN_BYTES on, the work to share is as large as the cost; a small
  * file costs ~40 us (2000 in 75 ms), so STREAMS_MANY_FILES of them are
  * ~2.5 ms, at any size.  Below both, a push stays on one connection: the
@@ -90,6 +101,14 @@
 #define STREAMS_MIN_FILES  2
 #define STREAMS_MIN_BYTES  (1024 * 1024)
 #define STREAMS_MANY_FILES 64
+
+/*
+ * The largest file the primary sends while the workers connect: one WRITE
+ * of ~50 us, so it is soon back to planning, and little of its chunk
+ * buffer is touched.  Bigger ones wait for the workers (4 x 256 MiB over
+ * loopback took up to twice as long with the primary sending one of them).
+ */
+#define HELP_FILE_MAX (64 * 1024)
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -294,22 +313,45 @@ queue_files(struct push *p, struct window *w)
 }
 
 /*
- * Phase 5 on stream s: takes jobs from window w's queue until it is empty
- * or s's connection fails, sending each file or fixing its attributes.
- * Returns a remote_rc.
+ * Takes the next job of window w's queue into *k: the heaviest left, or,
+ * helping until *until is set (the primary while the workers connect),
+ * the lightest if it is a file of at most HELP_FILE_MAX bytes.  The
+ * primary is the only one taking from that end.  Returns 1, or 0 when
+ * there is none (or *until is set, or the lightest is too big).
  */
 static int
-send_files(struct stream *s, struct window *w)
+next_job(struct window *w, atomic_int *until, size_t *k)
 {
-	int rc = REMOTE_OK;
+	if (until == NULL)
+		return work_queue_take(&w->queue, k);
+	return !atomic_load(until) && work_queue_peek_last(&w->queue, k) &&
+	    w->local.v[w->jobs[*k].i].size <= HELP_FILE_MAX &&
+	    work_queue_take_last(&w->queue, k);
+}
+
+/*
+ * Phase 5 on stream s: takes jobs from window w's queue (next_job) until
+ * there is none or s's connection fails, sending each file or fixing its
+ * attributes; a worker first makes the window's new directories
+ * (send_parents), once it has a job.  Returns a remote_rc.
+ */
+static int
+send_files(struct stream *s, struct window *w, atomic_int *until)
+{
+	int rc = REMOTE_OK, made = s == &s->p->s[0];
 	size_t k;
 
 	s->w = w;
-	while (rc == REMOTE_OK && work_queue_take(&w->queue, &k)) {
+	while (rc == REMOTE_OK && next_job(w, until, &k)) {
 		const struct file_job *j = &w->jobs[k];
 		const struct entry *e = &w->local.v[j->i];
 		const char *d;
 
+		if (!made) {
+			made = 1;
+			if ((rc = send_parents(s, w)) != REMOTE_OK)
+				break;
+		}
 		if ((d = dest_of(s, e->path)) == NULL)
 			continue;
 		if (j->set == 0)
@@ -368,8 +410,9 @@ stream_main(void *arg)
 		relay_leave(&p->relay, seen);
 		goto out;
 	}
+	atomic_store(&p->connected, 1);
 	while (rc == REMOTE_OK && (w = relay_take(&p->relay, &seen)) != NULL) {
-		rc = send_files(s, w);
+		rc = send_files(s, w, NULL);
 		relay_done(&p->relay);
 	}
 	if (rc != REMOTE_OK)
@@ -414,7 +457,7 @@ finish_window(struct push *p, struct window *w, int rc)
 {
 	relay_wait(&p->relay);
 	if (rc == REMOTE_OK)
-		rc = send_files(&p->s[0], w);
+		rc = send_files(&p->s[0], w, NULL);
 	window_clear(w);
 	return rc;
 }
@@ -422,8 +465,9 @@ finish_window(struct push *p, struct window *w, int rc)
 /*
  * Runs the push, window by window, on the primary: plans each window and
  * queues its phases 1-4, then sends its files itself, or, once workers
- * run, settles its batch (BARRIER) if it made or deleted anything and
- * hands the window to the workers, planning the next one while they send.
+ * run, settles its batch (BARRIER) if it deleted anything and hands the
+ * window to the workers (sending its files too while no worker is
+ * connected yet), planning the next one while they send.
  * After the last window and the workers' own BARRIERs: phase 6 and the
  * last BARRIER.  The primary's outcome goes to s[0].res.
  */
@@ -446,16 +490,16 @@ run_windows(struct push *p)
 			break;
 		if (p->nworkers == 0 && (n = want_workers(p, w)) > 0)
 			start_workers(p, n);
-		if (queue_files(p, w) < 0) {
+		if (queue_files(p, w) < 0 || (p->nworkers > 0 && plan_parents(p, w) < 0)) {
 			rc = REMOTE_NOMEM;
 			break;
 		}
 		if (p->nworkers == 0) {
-			rc = send_files(s0, w);
+			rc = send_files(s0, w, NULL);
 			window_clear(w);
 			continue;
 		}
-		/* Workers must find every directory made, every name freed. */
+		/* Workers must find every name freed (directories they make). */
 		if (p->unsettled)
 			rc = barrier(s0);
 		if (sending != NULL)
@@ -465,6 +509,8 @@ run_windows(struct push *p)
 			break;
 		relay_publish(&p->relay, w);
 		sending = w;
+		/* The workers' HELLO is a round trip: meanwhile the primary sends. */
+		rc = send_files(s0, w, &p->connected);
 	}
 	if (sending != NULL)
 		rc = finish_window(p, sending, rc);

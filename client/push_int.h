@@ -12,6 +12,7 @@
 #ifndef RPCSYNC_PUSH_INT_H
 #define RPCSYNC_PUSH_INT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -67,6 +68,17 @@ struct stream {
 	char               dest[PATH_BUF]; /* scratch for destination paths */
 };
 
+/*
+ * A directory this push creates that a worker makes too, before the files
+ * it sends (plan_parents): the first len bytes of the path of the window's
+ * local entry i.
+ */
+struct dir_make {
+	size_t   i;
+	size_t   len;
+	uint16_t mode;
+};
+
 /* A regular file for phase 5. */
 struct file_job {
 	size_t       i;                  /* index in the window */
@@ -89,6 +101,9 @@ struct window {
 	size_t            *cand;         /* --checksum: the local files to hash */
 	struct file_job   *jobs;         /* phase 5, in path order */
 	size_t             njobs;
+	struct dir_make   *makes;        /* with workers: the new directories the
+	                                    files to send go in, parents first */
+	size_t             nmakes, makes_cap;
 	struct work_queue  queue;        /* hands out jobs (first: cand) */
 };
 
@@ -99,6 +114,7 @@ struct dir_attr {
 	uint16_t        mode;
 	unsigned char   settled;         /* the server's copy has this mode and mtime */
 	unsigned char   touch;           /* new, or changed inside: needs SETATTR */
+	unsigned char   made;            /* new: the server has no directory there */
 };
 
 /* Every local directory walked so far (but unexaminable ones), in path order. */
@@ -123,12 +139,13 @@ struct push {
 	struct dir_list    dirs;
 	struct window      win[2];       /* one being sent while the other is planned */
 	unsigned long      windows;      /* planned so far */
-	int                unsettled;    /* the primary deleted or made something
-	                                    since its last BARRIER */
+	int                unsettled;    /* the primary deleted something since
+	                                    its last BARRIER */
 	uint64_t           want_files, want_bytes; /* to send, before workers */
 	struct relay       relay;        /* hands windows to the workers */
 	struct crew        crew;         /* the workers' threads */
 	size_t             nworkers;     /* asked for; 0: the primary sends files */
+	atomic_int         connected;    /* a worker has said HELLO */
 	struct stream     *s;            /* nstreams: s[0] the primary, then workers */
 	struct stream     *hs;           /* nmax: for the --checksum hashing threads */
 	size_t             nmax;         /* --streams */
@@ -203,6 +220,21 @@ int resend_parent_attrs(struct stream *s, const char *rel);
  * remote_rc (REMOTE_NOMEM: out of memory, reported).
  */
 int plan_window(struct stream *s, struct window *w, int last);
+
+/*
+ * For workers: lists in w->makes every directory this push creates that
+ * holds a file of w to send, with its new ancestors, parents first.
+ * Returns 0, or -1 when out of memory (reported).
+ */
+int plan_parents(struct push *p, struct window *w);
+
+/*
+ * Phases 1 and 3 again on worker stream s, for the files of window w it
+ * sends: queues MKDIR of the missing destination (mkdir -p) and of every
+ * directory in w->makes, which the server answers with success where the
+ * primary (or another worker) made it first.  Returns a remote_rc.
+ */
+int send_parents(struct stream *s, struct window *w);
 
 /* ---- send.c: one regular file ----------------------------------------- */
 

@@ -2,7 +2,7 @@
  * streams.c -- work queue, relay and crew for the parallel file phase
  * (streams.h).
  *
- * Why so little: the only state the threads share is the queue's counter
+ * Why so little: the only state the threads share is the queue's ends
  * and the relay; every other thing a worker touches is either its own or
  * was written before the batch it belongs to was published (the relay's
  * mutex orders those writes before anything a member does with the batch)
@@ -50,7 +50,11 @@ work_queue_init(struct work_queue *q, const uint64_t *weight, size_t n)
 	int rc = -1;
 
 	memset(q, 0, sizeof *q);
-	atomic_init(&q->next, 0);
+	atomic_init(&q->ends, 0);
+	if (n > UINT32_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
 	q->order = malloc((n ? n : 1) * sizeof *q->order);
 	if (q->order == NULL)
 		goto out;
@@ -67,6 +71,7 @@ work_queue_init(struct work_queue *q, const uint64_t *weight, size_t n)
 			q->order[k] = w[k].job;
 	}
 	q->n = n;
+	atomic_store_explicit(&q->ends, (uint_least64_t)n, memory_order_relaxed);
 	rc = 0;
 out:
 	free(w);
@@ -78,18 +83,49 @@ out:
 	return rc;
 }
 
+/*
+ * Takes one job off q's front (back 0) or back (back 1): moves that end
+ * by one unless the ends have met.  Returns 1 with the job in *job, or 0.
+ */
+static int
+take_end(struct work_queue *q, int back, size_t *job)
+{
+	uint_least64_t e = atomic_load_explicit(&q->ends, memory_order_relaxed), next;
+	size_t front, end;
+
+	do {
+		front = (size_t)(e >> 32);
+		end = (size_t)(e & UINT32_MAX);
+		if (front >= end)
+			return 0;
+		next = back ? e - 1 : e + ((uint_least64_t)1 << 32);
+	} while (!atomic_compare_exchange_weak_explicit(&q->ends, &e, next,
+	    memory_order_relaxed, memory_order_relaxed));
+	*job = q->order[back ? end - 1 : front];
+	return 1;
+}
+
 int
 work_queue_take(struct work_queue *q, size_t *job)
 {
-	size_t k;
+	return take_end(q, 0, job);
+}
 
-	/* Cheap test first, so a drained queue's counter stops growing. */
-	if (atomic_load_explicit(&q->next, memory_order_relaxed) >= q->n)
+int
+work_queue_take_last(struct work_queue *q, size_t *job)
+{
+	return take_end(q, 1, job);
+}
+
+int
+work_queue_peek_last(struct work_queue *q, size_t *job)
+{
+	uint_least64_t e = atomic_load_explicit(&q->ends, memory_order_relaxed);
+	size_t end = (size_t)(e & UINT32_MAX);
+
+	if ((size_t)(e >> 32) >= end)
 		return 0;
-	k = atomic_fetch_add_explicit(&q->next, 1, memory_order_relaxed);
-	if (k >= q->n)
-		return 0;
-	*job = q->order[k];
+	*job = q->order[end - 1];
 	return 1;
 }
 
@@ -99,6 +135,7 @@ work_queue_free(struct work_queue *q)
 	free(q->order);
 	q->order = NULL;
 	q->n = 0;
+	atomic_store_explicit(&q->ends, 0, memory_order_relaxed);
 }
 
 void

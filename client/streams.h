@@ -4,9 +4,10 @@
  * Why it exists: push.c speaks the protocol; this is the little machinery
  * that lets several threads, one connection each, share its file work
  * without sharing anything else: a queue that hands out every job of a
- * window exactly once, heaviest first, through one atomic counter over an
- * order fixed before the window is handed out (no lock, no shared writes
- * but the counter); a relay that hands the windows one after the other to
+ * window exactly once, heaviest first (or, to one who asks, lightest
+ * first from the other end), through one atomic word over an order fixed
+ * before the window is handed out (no lock, no shared writes but that
+ * word); a relay that hands the windows one after the other to
  * the workers and tells the primary connection when they are done with one;
  * a crew of threads to start and join; and the default number of streams.  Nothing here knows about RPC, so it is unit-tested alone.
  */
@@ -26,18 +27,21 @@
  */
 unsigned int streams_default(void);
 
-/* Jobs 0..n-1, handed out once each in a fixed order. */
+/* Jobs 0..n-1, handed out once each from either end of a fixed order. */
 struct work_queue {
-	size_t       *order;    /* job numbers in the order they go out */
-	size_t        n;
-	atomic_size_t next;     /* position of the next job in order */
+	size_t                  *order;  /* job numbers in the order they go out */
+	size_t                   n;
+	_Atomic(uint_least64_t)  ends;   /* positions in order: the next job from
+	                                    the front (high 32 bits) and one past
+	                                    the next from the back (low 32) */
 };
 
 /*
- * Prepares q for jobs 0..n-1.  weight NULL: in that order.  Otherwise
- * heaviest first, equal weights in job order (longest processing time
- * first: the biggest job starts at once instead of ending the run alone).
- * Returns 0, or -1 when out of memory (errno ENOMEM; q is then empty).
+ * Prepares q for jobs 0..n-1 (n < 2^32).  weight NULL: in that order.
+ * Otherwise heaviest first, equal weights in job order (longest processing
+ * time first: the biggest job starts at once instead of ending the run
+ * alone).  Returns 0, or -1 when out of memory or n is too large (errno
+ * ENOMEM or EINVAL; q is then empty).
  */
 int work_queue_init(struct work_queue *q, const uint64_t *weight, size_t n);
 
@@ -46,6 +50,21 @@ int work_queue_init(struct work_queue *q, const uint64_t *weight, size_t n);
  * job has been taken.  Safe from any number of threads at once.
  */
 int work_queue_take(struct work_queue *q, size_t *job);
+
+/*
+ * Takes the last job of the order that is left (the lightest): returns 1
+ * with its number in *job, or 0 when every job has been taken.  Safe
+ * together with work_queue_take() from any number of threads.
+ */
+int work_queue_take_last(struct work_queue *q, size_t *job);
+
+/*
+ * Looks at the job work_queue_take_last() would hand out now: returns 1
+ * with its number in *job (left in the queue), or 0 when none is left.
+ * With a single thread taking from the back, its next take returns that
+ * job or none.
+ */
+int work_queue_peek_last(struct work_queue *q, size_t *job);
 
 /* Frees q's order and empties it (a freed or zeroed q is allowed). */
 void work_queue_free(struct work_queue *q);

@@ -3,7 +3,11 @@
 # (client/plan.c): a tree several windows long, with nested new
 # directories, deletions, type changes and symlinks in every window, is
 # reproduced exactly over several streams; a no-change re-push still costs
-# HELLO + LIST + BARRIER (with --checksum too); an unreadable directory in
+# HELLO + LIST + BARRIER (with --checksum too); the workers, which make
+# the new directories their files go in (no BARRIER between windows unless
+# one deleted something), find every replaced name freed (type changes
+# without --delete) and leave directory modes and mtimes exact, under a
+# destination missing several levels deep too; an unreadable directory in
 # a later window keeps its server copy; and syncctl's peak memory does not
 # grow with the tree (30,000 files stay within 2 MiB of 100; not under the
 # sanitizers, whose allocator keeps freed memory on purpose).
@@ -64,6 +68,36 @@ run timeout 200 "$SYNCCTL" --stats --streams 4 --checksum push 127.0.0.1/w "$S"
 is "$RC" 0 "--checksum re-push: exit 0"
 is "$(stat_of 'files sent')" 0 "--checksum re-push: nothing sent"
 is "$(stat_of 'round trips')" 3 "--checksum re-push: HELLO + LIST + BARRIER"
+
+# --- type changes without --delete, windows after the start, over 4
+# streams: a directory becomes a file, a file and a symlink become
+# directories of files, next to new nested directories.  Each replacement
+# is a DELETE on the primary, which the workers' files must find done.
+rm -rf "$S/top/d20" && printf 'was a directory\n' >"$S/top/d20"
+rm -f "$S/top/d35/f_ab" && files "$S/top/d35/f_ab/in" 30
+rm -f "$S/top/d10/link" && files "$S/top/d10/link/x" 30
+files "$S/top/d36/n1/n2" 30
+run timeout 200 "$SYNCCTL" --stats --streams 4 push 127.0.0.1/w "$S"
+is "$RC" 0 "type changes without --delete over 4 streams: exit 0"
+is "$(stat_of 'entries deleted')" 3 "type changes: the 3 replaced entries deleted"
+assert_trees_equal "$S" "$E/w" "type changes: the tree is reproduced exactly"
+
+# --- directories the workers make: unusual modes (one the owner cannot
+# write, filled first and given its mode last), nested over two windows,
+# under a destination three levels deep that does not exist yet.
+S2="$T/src2"
+for ((i = 0; i < 30; i++)); do
+	files "$S2/m$i/a/b" 80
+done
+chmod 0555 "$S2/m3/a/b" "$S2/m17/a"
+chmod 0750 "$S2/m9/a/b" "$S2/m29"
+chmod 0711 "$S2/m20/a"
+stamp_tree "$S2"
+run timeout 200 "$SYNCCTL" --stats --streams 4 push 127.0.0.1/deep/er/w2 "$S2"
+is "$RC" 0 "fresh push to a missing deep destination over 4 streams: exit 0"
+is "$(stat_of 'files sent')" 2400 "missing deep destination: every file sent"
+assert_trees_equal "$S2" "$E/deep/er/w2" "missing deep destination: modes and mtimes of every directory exact"
+is "$(stat -c '%F %a' "$E/deep/er")" "directory 755" "missing deep destination: its parents made like mkdir -p"
 
 # --- a directory we cannot read, windows after the start (root without
 # CAP_DAC_*): reported, and with --delete what it holds on the server is

@@ -4,7 +4,8 @@
  *
  * Correctness of a parallel push rests on two promises checked here: the
  * queue hands out every job exactly once however many threads take from it,
- * in the planned order (biggest first), and the relay hands every batch
+ * at either end, in the planned order (biggest first; lightest first from
+ * the back), and the relay hands every batch
  * to every member still in it, tells the producer when all of them are
  * done with it, and never waits for a member that left.
  */
@@ -38,6 +39,19 @@ test_order(void)
 	CHECK(same && k == 6, "heaviest first, equal weights in index order");
 	work_queue_free(&q);
 
+	CHECK(work_queue_init(&q, w, 6) == 0, "queue of 6 with weights, taken at both ends");
+	CHECK(work_queue_peek_last(&q, &job) && job == 2, "a peek at the back shows the lightest");
+	CHECK(work_queue_take_last(&q, &job) && job == 2, "the back hands out the lightest");
+	CHECK(work_queue_take(&q, &job) && job == 1, "the front still the heaviest");
+	same = 1;
+	for (k = 0; work_queue_take_last(&q, &job); k++)
+		same &= k < 4 && job == want[4 - k];
+	CHECK(same && k == 4, "the rest from the back, lightest first, up to the front");
+	CHECK(!work_queue_take(&q, &job), "the ends met: the front gets nothing");
+	CHECK(!work_queue_peek_last(&q, &job), "the ends met: a peek shows nothing");
+	work_queue_free(&q);
+	CHECK(!work_queue_take_last(&q, &job), "a freed queue hands out nothing");
+
 	CHECK(work_queue_init(&q, w, 0) == 0, "empty queue");
 	CHECK(!work_queue_take(&q, &job), "an empty queue hands out nothing");
 	work_queue_free(&q);
@@ -50,6 +64,7 @@ test_order(void)
 /* One taker thread's record of the jobs it got. */
 struct taker {
 	struct work_queue *q;
+	int                back;     /* takes from the back */
 	size_t             n;
 	size_t            *got;
 };
@@ -61,12 +76,15 @@ take_all(void *arg)
 	struct taker *t = arg;
 	size_t job;
 
-	while (work_queue_take(t->q, &job))
+	while (t->back ? work_queue_take_last(t->q, &job) : work_queue_take(t->q, &job))
 		t->got[t->n++] = job;
 	return NULL;
 }
 
-/* STREAMS_MAX threads take NJOBS jobs: each exactly once, all of them. */
+/*
+ * STREAMS_MAX threads, one in four at the back, take NJOBS jobs: each
+ * exactly once, all of them.
+ */
 static void
 test_concurrent(void)
 {
@@ -80,7 +98,8 @@ test_concurrent(void)
 
 	CHECK(work_queue_init(&q, NULL, NJOBS) == 0, "queue of %d jobs", NJOBS);
 	for (size_t k = 0; k < STREAMS_MAX; k++) {
-		t[k] = (struct taker){ .q = &q, .got = malloc(NJOBS * sizeof(size_t)) };
+		t[k] = (struct taker){ .q = &q, .back = k % 4 == 0,
+		    .got = malloc(NJOBS * sizeof(size_t)) };
 		args[k] = &t[k];
 	}
 	started = crew_start(&c, STREAMS_MAX, take_all, args);
