@@ -875,7 +875,7 @@ explain_wall() {
 	case $s in
 	S6*)
 		rt=$(median "$s|rpcsync|rt" | sed 's/\..*//')
-		[ -z "$rt" ] || printf 'At %s ms each way, its %s round trips cost %s s by themselves.' \
+		[ -z "$rt" ] || printf 'At %s ms each way, its %s round trips (summed over its connections, some of them in parallel) would cost %s s one after another.' \
 			"$DELAY_MS" "$rt" "$(calc "$rt * 2 * $DELAY_MS / 1000")"
 		;;
 	S4)
