@@ -39,6 +39,7 @@
  * deletions).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "delta.h"
 #include "log.h"
 #include "path.h"
@@ -71,9 +73,14 @@ is_under(const char *path, const char *dir)
 }
 
 int
-same_time(struct timespec a, struct timespec b)
+open_local(int rootfd, const char *rel)
 {
-	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+	int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
+	int fd = open_beneath(rootfd, rel, flags, 0);
+
+	if (fd < 0 && errno == ENOSYS)     /* kernel older than 5.6 */
+		fd = openat(rootfd, rel, flags | O_CLOEXEC);
+	return fd;
 }
 
 const struct entry *

@@ -42,8 +42,9 @@
  * over up to N threads of its own first (no connection needed).
  *
  * Every connection's batch is also ended by a BARRIER once it holds
- * BATCH_CALLS_MAX calls: remote.c remembers the path of each call until
- * the next BARRIER (to name failures), and that memory must stay bounded.
+ * BATCH_CALLS_MAX calls (batch.c): remote.c remembers the path of each
+ * call until the next BARRIER (to name failures), and that memory must
+ * stay bounded.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -65,19 +66,6 @@
 #include "zstdio.h"
 
 #define PUSH_CHUNK (1024 * 1024)    /* bytes per WRITE */
-
-/*
- * Most batched calls a connection queues before it ends the batch with a
- * BARRIER: remote.c keeps 4 bytes per call and each distinct path until
- * then (~100 KiB here for small files, 3 calls each), and a BARRIER costs
- * a round trip on that stream's critical path and, on the server, the
- * publication of the files staged so far (a group commit; groups are 1024
- * files anyway).  Measured on fresh pushes: of 100,000 small files over
- * loopback, 4096 and 32768 calls were no faster; of 10,000 through a
- * 25 ms relay, 16384 (no such BARRIER at all) was no faster either, and
- * it costs ~0.4 MiB more at the peak.
- */
-#define BATCH_CALLS_MAX 8192
 
 /*
  * When extra connections pay.  Each costs a thread, a TCP connect, a HELLO
@@ -130,16 +118,6 @@ from_remote(int rc)
 	default:
 		return PUSH_FAILED;
 	}
-}
-
-const char *
-dest_of(struct stream *s, const char *rel)
-{
-	if (path_join(s->dest, sizeof s->dest, s->p->o->path, rel) < 0) {
-		local_error(s, rel, "destination path too long");
-		return NULL;
-	}
-	return s->dest;
 }
 
 /* ---- the session ------------------------------------------------------ */
@@ -262,14 +240,6 @@ scan_remote(struct push *p)
 
 /* ---- batches and streams ---------------------------------------------- */
 
-int
-settle_if_full(struct stream *s)
-{
-	if (remote_pending(s->r) < BATCH_CALLS_MAX)
-		return REMOTE_OK;
-	return barrier(s);
-}
-
 /*
  * Counts window w's files to send towards the workers and returns how
  * many workers to start now: none while the files planned so far do not
@@ -362,22 +332,6 @@ send_files(struct stream *s, struct window *w, atomic_int *until)
 			rc = settle_if_full(s);
 	}
 	return rc;
-}
-
-int
-barrier(struct stream *s)
-{
-	struct remote_report rep;
-	int rc = remote_barrier(s->r, &rep);
-
-	if (rc != REMOTE_OK)
-		return rc;
-	if (s == &s->p->s[0])
-		s->p->unsettled = 0;
-	if (failures_take(&s->fails, &rep) < 0)
-		s->failures++;
-	remote_report_free(&rep);
-	return REMOTE_OK;
 }
 
 /*

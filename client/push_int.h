@@ -1,13 +1,14 @@
 /*
  * push_int.h -- the state of one push, shared by the files that carry it out.
  *
- * Why it exists: a push has four roles, one file each -- push.c runs it
- * (sessions, windows handed to the worker streams, BARRIERs, retries),
- * plan.c compares the trees and plans each window, send.c sends one
- * regular file, report.c says how it went -- and they work on the same
- * few structs, defined here with the functions they call across those
- * files.  push.h is the push's face to main.c; only those four include
- * this.
+ * Why it exists: a push has five roles, one file each -- push.c runs it
+ * (sessions, windows handed to the worker streams, retries), plan.c
+ * compares the trees and plans each window, send.c sends one regular
+ * file, batch.c ends a stream's batches, report.c says how it went --
+ * and they work on the same few structs, defined here with the functions
+ * they call across those files, each calling only the ones below it
+ * (push, send, plan, batch, report).  push.h is the push's face to
+ * main.c; only those five include this.
  */
 #ifndef RPCSYNC_PUSH_INT_H
 #define RPCSYNC_PUSH_INT_H
@@ -36,6 +37,13 @@
  */
 #define WINDOW_ENTRIES 2048
 #define WINDOW_BYTES   (96 * 1024)
+
+/* Returns non-zero if two times are equal to the nanosecond. */
+static inline int
+same_time(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
 
 struct push;
 struct window;
@@ -152,7 +160,7 @@ struct push {
 	size_t             nstreams;     /* nmax + 1 */
 };
 
-/* ---- push.c: the run -------------------------------------------------- */
+/* ---- batch.c: a stream's batch --------------------------------------- */
 
 /*
  * Returns the destination path of rel (PATH/rel, in s->dest), or NULL when
@@ -172,16 +180,21 @@ int settle_if_full(struct stream *s);
  */
 int barrier(struct stream *s);
 
-/* ---- plan.c: the trees compared, each window planned ------------------ */
+/* ---- push.c: the run -------------------------------------------------- */
 
-/* Returns non-zero if two times are equal to the nanosecond. */
-int same_time(struct timespec a, struct timespec b);
+/* ---- plan.c: the trees compared, each window planned ------------------ */
 
 /*
  * Returns the remote namesake of entry i of window w if it has the same
  * type, else NULL (missing, or to be replaced).
  */
 const struct entry *counterpart(const struct push *p, const struct window *w, size_t i);
+
+/*
+ * Opens the local file rel for reading through open_beneath(): beneath the
+ * root and through no symlink.  Returns the fd, or -1 with errno set.
+ */
+int open_local(int rootfd, const char *rel);
 
 /* Allocates w's fixed arrays.  Returns 0, or -1 when out of memory (reported). */
 int window_init(struct window *w);
@@ -237,12 +250,6 @@ int plan_parents(struct push *p, struct window *w);
 int send_parents(struct stream *s, struct window *w);
 
 /* ---- send.c: one regular file ----------------------------------------- */
-
-/*
- * Opens the local file rel for reading through open_beneath(): beneath the
- * root and through no symlink.  Returns the fd, or -1 with errno set.
- */
-int open_local(int rootfd, const char *rel);
 
 /* Forgets the files note_checked() remembered on s. */
 void checked_clear(struct stream *s);

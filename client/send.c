@@ -45,17 +45,6 @@
  */
 #define RESUME_MIN (64ULL << 20)
 
-int
-open_local(int rootfd, const char *rel)
-{
-	int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
-	int fd = open_beneath(rootfd, rel, flags, 0);
-
-	if (fd < 0 && errno == ENOSYS)     /* kernel older than 5.6 */
-		fd = openat(rootfd, rel, flags | O_CLOEXEC);
-	return fd;
-}
-
 /* How the sending of one file ended. */
 enum file_outcome {
 	FILE_SENT,              /* COMMIT queued */
