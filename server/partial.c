@@ -287,19 +287,16 @@ current_export(const struct export *e)
 }
 
 /*
- * Adds a partial of e to the list under the lock, or moves the due time of
- * the entry it has; an orphan's is looked at within a second.  Returns 0,
- * or -1 if full.
+ * Adds a partial of e to the list under the lock (as an orphan when e is
+ * no longer configured), or moves the due time of the entry it has.
+ * Returns 0, or -1 if full.
  */
 static int
 kept_add(const struct export *e, const char *parent, const char *name, time_t due)
 {
 	const struct export *now = current_export(e);
 	struct kept *k;
-	time_t soon = time(NULL) + 1;
 
-	if (now == NULL && due > soon)
-		due = soon;
 	for (size_t i = 0; i < nkept; i++) {
 		k = &kept[i];
 		if (same_export(k->e, e) && strcmp(k->name, name) == 0 &&
@@ -334,8 +331,12 @@ partials_keep(const struct export *e, const char *parent, const char *name)
 	int rc = -1, pfd;
 
 	if (expiry != 0) {
+		time_t now = time(NULL);
+
 		pthread_mutex_lock(&lock);
-		rc = kept_add(e, parent, name, time(NULL) + (time_t)expiry);
+		/* An orphan's partial is removed as soon as it is free: now. */
+		rc = kept_add(e, parent, name, current_export(e) != NULL ?
+		    now + (time_t)expiry : now + 1);
 		pthread_mutex_unlock(&lock);
 	}
 	if (rc == 0)
